@@ -1,0 +1,48 @@
+"""``jaunt-prompts``: a thin command line over the library.
+
+Exit codes: 0 ok, 1 findings (lint errors, render errors, snapshot drift), 2 usage or I/O error.
+Each subcommand lives in its own module exposing ``add_parser(subparsers)``, which registers
+the subcommand and sets ``func`` (``argparse.Namespace -> int``) as its default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+# Imported lazily by name so that `jaunt-prompts lint` never loads openai or watchfiles.
+_SUBCOMMANDS = ("lint", "render", "watch", "generate")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jaunt-prompts",
+        description="Lint, render and watch jaunt's prompt templates.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in _SUBCOMMANDS:
+        module = importlib.import_module(f"jaunt.cli.{name}_cmd")
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except BrokenPipeError:
+        return EXIT_OK
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,275 @@
+"""Prompt fixtures: realistic ``ModuleSpecContext`` values stored as TOML files.
+
+One file ``prompt_fixtures/<name>.toml`` is one context (see the README, "Fixture format")::
+
+    kind = "build"                       # or "test"
+    spec_module = "shop.pricing"
+    generated_module = "shop.__generated__.pricing"
+    expected_names = ["apply_discount"]
+    description = "..."                  # optional, for humans
+    error_context = []                   # optional: renders a retry attempt
+    skills_block = ""                    # optional
+
+    [[specs]]                            # in module order
+    ref = "shop.pricing:apply_discount"
+    source = '''...'''
+    prompt = "..."                       # optional decorator prompt
+
+    [[dependency_apis]]
+    ref = "shop.money:to_cents"
+    api = '''...'''
+
+    [dependency_generated_modules]
+    "shop.__generated__.money" = '''...'''
+
+Every problem is reported as a :class:`~jaunt.errors.FixtureError` naming the file and key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from jaunt.errors import FixtureError
+from jaunt.generate.base import ModuleSpecContext
+from jaunt.spec_ref import SpecRef
+
+FIXTURE_SUFFIX = ".toml"
+
+_TOP_KEYS = {
+    "kind",
+    "spec_module",
+    "generated_module",
+    "expected_names",
+    "description",
+    "error_context",
+    "skills_block",
+    "specs",
+    "dependency_apis",
+    "dependency_generated_modules",
+}
+_REQUIRED_TOP = ("kind", "spec_module", "generated_module", "expected_names", "specs")
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """A loaded fixture: the context, the retry's error context, and where it came from."""
+
+    name: str
+    path: str
+    context: ModuleSpecContext
+    error_context: list[str] = field(default_factory=list)
+    description: str = ""
+
+
+class _Reader:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fail(self, key: str | None, message: str) -> FixtureError:
+        return FixtureError(message, path=self.path, key=key)
+
+    def string(self, table: dict[str, Any], key: str, where: str, *, required: bool) -> str:
+        if key not in table:
+            if required:
+                raise self.fail(where, "missing required key")
+            return ""
+        value = table[key]
+        if not isinstance(value, str):
+            raise self.fail(where, f"must be a string, not {_toml_type(value)}")
+        return value
+
+    def string_list(self, table: dict[str, Any], key: str, *, required: bool) -> list[str]:
+        if key not in table:
+            if required:
+                raise self.fail(key, "missing required key")
+            return []
+        value = table[key]
+        if not isinstance(value, list):
+            raise self.fail(key, f"must be an array of strings, not {_toml_type(value)}")
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                raise self.fail(f"{key}[{i}]", f"must be a string, not {_toml_type(item)}")
+        return cast(list[str], value)
+
+    def tables(self, table: dict[str, Any], key: str, allowed: set[str]) -> list[dict[str, Any]]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail(key, f"must be an array of tables ([[{key}]]), not {_toml_type(value)}")
+        for i, item in enumerate(value):
+            for unknown in sorted(set(item) - allowed):
+                raise self.fail(
+                    f"{key}[{i}].{unknown}",
+                    f"unknown key (allowed: {', '.join(sorted(allowed))})",
+                )
+        return cast(list[dict[str, Any]], value)
+
+    def ref(self, item: dict[str, Any], where: str, seen: set[str]) -> SpecRef:
+        ref = self.string(item, "ref", f"{where}.ref", required=True)
+        module, colon, qualname = ref.partition(":")
+        if not colon or not module or not qualname:
+            raise self.fail(f"{where}.ref", f"'{ref}' is not of the form 'pkg.mod:Qualname'")
+        if ref in seen:
+            raise self.fail(f"{where}.ref", f"duplicate ref '{ref}'")
+        seen.add(ref)
+        return SpecRef(ref)
+
+
+def _toml_type(value: object) -> str:
+    names = {str: "string", bool: "boolean", int: "integer", float: "float", list: "array"}
+    return "table" if isinstance(value, dict) else names.get(type(value), type(value).__name__)
+
+
+def parse_fixture(text: str, *, path: str, name: str | None = None) -> Fixture:
+    """Parse fixture TOML text; ``path`` is used in error messages."""
+    reader = _Reader(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise reader.fail(None, f"invalid TOML: {exc}") from None
+    for unknown in sorted(set(data) - _TOP_KEYS):
+        raise reader.fail(unknown, f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})")
+    for key in _REQUIRED_TOP:
+        if key not in data:
+            raise reader.fail(key, "missing required key")
+    kind = reader.string(data, "kind", "kind", required=True)
+    if kind not in ("build", "test"):
+        raise reader.fail("kind", f'must be "build" or "test", not {kind!r}')
+    spec_sources: dict[SpecRef, str] = {}
+    decorator_prompts: dict[SpecRef, str] = {}
+    seen: set[str] = set()
+    for i, item in enumerate(reader.tables(data, "specs", {"ref", "source", "prompt"})):
+        ref = reader.ref(item, f"specs[{i}]", seen)
+        spec_sources[ref] = reader.string(item, "source", f"specs[{i}].source", required=True)
+        prompt = reader.string(item, "prompt", f"specs[{i}].prompt", required=False)
+        if prompt:
+            decorator_prompts[ref] = prompt
+    apis: dict[SpecRef, str] = {}
+    seen = set()
+    for i, item in enumerate(reader.tables(data, "dependency_apis", {"ref", "api"})):
+        ref = reader.ref(item, f"dependency_apis[{i}]", seen)
+        apis[ref] = reader.string(item, "api", f"dependency_apis[{i}].api", required=True)
+    generated = data.get("dependency_generated_modules", {})
+    if not isinstance(generated, dict):
+        raise reader.fail(
+            "dependency_generated_modules",
+            f"must be a table of module name = source, not {_toml_type(generated)}",
+        )
+    for module, source in generated.items():
+        if not isinstance(source, str):
+            raise reader.fail(
+                f"dependency_generated_modules.{module}",
+                f"must be a string, not {_toml_type(source)}",
+            )
+    context = ModuleSpecContext(
+        kind=kind,  # type: ignore[arg-type]  # checked above
+        spec_module=reader.string(data, "spec_module", "spec_module", required=True),
+        generated_module=reader.string(data, "generated_module", "generated_module", required=True),
+        expected_names=reader.string_list(data, "expected_names", required=True),
+        spec_sources=spec_sources,
+        decorator_prompts=decorator_prompts,
+        dependency_apis=apis,
+        dependency_generated_modules=dict(generated),
+        skills_block=reader.string(data, "skills_block", "skills_block", required=False),
+    )
+    return Fixture(
+        name=name if name is not None else Path(path).stem,
+        path=path,
+        context=context,
+        error_context=reader.string_list(data, "error_context", required=False),
+        description=reader.string(data, "description", "description", required=False),
+    )
+
+
+def load_fixture(path: str | os.PathLike[str]) -> Fixture:
+    """Read and parse one fixture file."""
+    shown = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise FixtureError("fixture file not found", path=shown) from None
+    except OSError as exc:
+        raise FixtureError(f"cannot read fixture file: {exc.strerror}", path=shown) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FixtureError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at line {line})", path=shown
+        ) from None
+    return parse_fixture(text, path=shown)
+
+
+def fixture_paths(directory: str | os.PathLike[str]) -> list[Path]:
+    """The fixture files of a directory, sorted by name."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise FixtureError("fixture directory not found", path=str(root))
+    return sorted(p for p in root.iterdir() if p.suffix == FIXTURE_SUFFIX and p.is_file())
+
+
+def load_fixture_dir(directory: str | os.PathLike[str]) -> list[Fixture]:
+    """Every fixture of a directory, sorted by name; the first broken one raises."""
+    return [load_fixture(p) for p in fixture_paths(directory)]
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def toml_string(value: str) -> str:
+    """A TOML string literal for ``value``; multi-line text stays readable where it can."""
+    literal_ok = all(ch == "\t" or ch == "\n" or (ch >= " " and ch != "\x7f") for ch in value)
+    if "\n" in value and literal_ok and "'''" not in value and not value.endswith("'"):
+        return f"'''\n{value}'''"
+    if literal_ok and "'" not in value and "\n" not in value:
+        return f"'{value}'"
+    encoded = json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        raise ValueError("text with lone surrogates cannot be written as TOML")
+    return encoded
+
+
+def dump_fixture(
+    ctx: ModuleSpecContext,
+    error_context: list[str] | None = None,
+    *,
+    description: str = "",
+) -> str:
+    """The fixture TOML for ``ctx``: :func:`parse_fixture` reads it back to an equal context."""
+    lines: list[str] = []
+    if description:
+        lines.append(f"description = {toml_string(description)}")
+    lines += [
+        f"kind = {toml_string(ctx.kind)}",
+        f"spec_module = {toml_string(ctx.spec_module)}",
+        f"generated_module = {toml_string(ctx.generated_module)}",
+        f"expected_names = [{', '.join(toml_string(n) for n in ctx.expected_names)}]",
+    ]
+    if error_context:
+        lines.append("error_context = [")
+        lines += [f"    {toml_string(e)}," for e in error_context]
+        lines.append("]")
+    if ctx.skills_block:
+        lines.append(f"skills_block = {toml_string(ctx.skills_block)}")
+    for ref, source in ctx.spec_sources.items():
+        lines += ["", "[[specs]]", f"ref = {toml_string(ref)}", f"source = {toml_string(source)}"]
+        if ctx.decorator_prompts.get(ref):
+            lines.append(f"prompt = {toml_string(ctx.decorator_prompts[ref])}")
+    for ref, api in ctx.dependency_apis.items():
+        lines += [
+            "",
+            "[[dependency_apis]]",
+            f"ref = {toml_string(ref)}",
+            f"api = {toml_string(api)}",
+        ]
+    if ctx.dependency_generated_modules:
+        lines += ["", "[dependency_generated_modules]"]
+        lines += [
+            f"{toml_string(module)} = {toml_string(source)}"
+            for module, source in ctx.dependency_generated_modules.items()
+        ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,144 @@
+"""The one message renderer: (template set, context, error context) -> chat messages.
+
+The OpenAI backend, the snapshot tests and ``jaunt-prompts render``/``watch`` all call
+:func:`render_messages`, so what a reviewer reads in a snapshot is byte for byte what the
+model is sent.
+
+Block formatting is deterministic:
+
+* Each spec, API and module is a Markdown heading naming its key, followed by its text in a
+  fenced block. The fence is longer than any backtick run inside the text, so code holding
+  triple backticks cannot close it early, and no delimiter can be mistaken for Python.
+* Specs keep the order jaunt gives (the order of the spec module); dependency APIs and
+  generated modules are sorted by key.
+* Line endings inside texts are normalised to ``\\n`` and trailing blank lines dropped; an
+  empty block renders as the explicit marker ``(none)``.
+* The error context block is empty on a first attempt, so a retry only appends to the
+  user message: the system message and the start of the user message stay identical and
+  the provider's prompt cache is reused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import TypeVar
+
+from jaunt.generate.base import ModuleSpecContext
+from jaunt.template_set import TemplateSet
+
+Message = dict[str, str]
+
+EMPTY_BLOCK = "(none)"
+PLACEHOLDER_NAMES: tuple[str, ...] = (
+    "spec_module",
+    "generated_module",
+    "expected_names",
+    "specs_block",
+    "deps_api_block",
+    "deps_generated_block",
+    "error_context_block",
+)
+
+_Key = TypeVar("_Key", bound=str)
+_BACKTICK_RUN = re.compile(r"`{3,}")
+
+
+def _normalise(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n")
+
+
+def fenced(text: str, info: str = "python") -> str:
+    """``text`` in a backtick fence that nothing inside it can close."""
+    body = _normalise(text)
+    longest = max((len(m.group(0)) for m in _BACKTICK_RUN.finditer(body)), default=2)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{body}\n{fence}"
+
+
+def format_expected_names(names: Sequence[str]) -> str:
+    if not names:
+        return EMPTY_BLOCK
+    return "\n".join(f"- `{name}`" for name in names)
+
+
+def format_specs_block(ctx: ModuleSpecContext) -> str:
+    if not ctx.spec_sources:
+        return EMPTY_BLOCK
+    parts: list[str] = []
+    for ref, source in ctx.spec_sources.items():
+        part = f"### Spec `{ref}`\n\n{fenced(source)}"
+        prompt = ctx.decorator_prompts.get(ref, "")
+        if prompt.strip():
+            part += f"\n\nExtra instructions for `{ref}`:\n\n{fenced(prompt, 'text')}"
+        parts.append(part)
+    # A decorator prompt for a ref without a spec source must not vanish silently.
+    for ref in sorted(set(ctx.decorator_prompts) - set(ctx.spec_sources)):
+        prompt = ctx.decorator_prompts[ref]
+        if prompt.strip():
+            parts.append(f"### Extra instructions for `{ref}`\n\n{fenced(prompt, 'text')}")
+    return "\n\n".join(parts)
+
+
+def format_keyed_block(items: Mapping[_Key, str], heading: str) -> str:
+    if not items:
+        return EMPTY_BLOCK
+    return "\n\n".join(f"### {heading} `{key}`\n\n{fenced(items[key])}" for key in sorted(items))
+
+
+def format_error_context_block(error_context: Sequence[str]) -> str:
+    if not error_context:
+        return ""
+    body = "\n".join(_normalise(line) for line in error_context)
+    return (
+        "\n## Errors in your previous answer\n\n"
+        "Your previous answer was rejected. Fix every problem below and answer again with the "
+        "complete module.\n\n"
+        f"{body}"
+    )
+
+
+def placeholder_values(ctx: ModuleSpecContext, error_context: Sequence[str] = ()) -> dict[str, str]:
+    """The value of every placeholder a template may use, for ``ctx``."""
+    return {
+        "spec_module": ctx.spec_module,
+        "generated_module": ctx.generated_module,
+        "expected_names": format_expected_names(ctx.expected_names),
+        "specs_block": format_specs_block(ctx),
+        "deps_api_block": format_keyed_block(ctx.dependency_apis, "API"),
+        "deps_generated_block": format_keyed_block(ctx.dependency_generated_modules, "Module"),
+        "error_context_block": format_error_context_block(error_context),
+    }
+
+
+def render_messages(
+    templates: TemplateSet,
+    ctx: ModuleSpecContext,
+    error_context: Sequence[str] = (),
+) -> list[Message]:
+    """The chat messages for ``ctx``: system, then (if any) the skills notes, then the module.
+
+    Raises :class:`~jaunt.errors.TemplateError` when a template needs a value that is not
+    one of :data:`PLACEHOLDER_NAMES`.
+    """
+    values = placeholder_values(ctx, error_context)
+    # Trailing whitespace carries nothing for the model; dropping it keeps every consumer's
+    # copy (and the Markdown form below) exact.
+    messages: list[Message] = [
+        {"role": "system", "content": templates.system(ctx.kind).render(values).rstrip()},
+    ]
+    if ctx.skills_block.strip():
+        messages.append({"role": "user", "content": ctx.skills_block.rstrip()})
+    module = templates.module(ctx.kind).render(values).rstrip()
+    messages.append({"role": "user", "content": module})
+    return messages
+
+
+def messages_to_markdown(messages: Sequence[Message]) -> str:
+    """The readable form used by snapshots and ``render --out``: a heading per message role.
+
+    Message contents never end in whitespace (see :func:`render_messages`), so the contents
+    can be read back exactly: each is the text between its heading's blank line and the
+    newline that ends it.
+    """
+    return "\n".join(f"## {m['role']}\n\n{m['content']}\n" for m in messages)

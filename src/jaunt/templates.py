@@ -1,0 +1,259 @@
+"""The template core: parse ``{{name}}`` templates once, render them many times in one pass.
+
+Syntax (the whole language):
+
+* ``{{name}}`` is a placeholder; ``name`` is a Python identifier. Spaces or tabs inside the
+  braces are allowed (``{{ name }}`` is the same placeholder). A placeholder stays on one line.
+* ``\\{{`` is a literal ``{{`` and ``\\}}`` a literal ``}}``. Before ``{{``/``}}`` a pair of
+  backslashes is one literal backslash, so ``\\\\{{name}}`` is a backslash followed by the
+  placeholder. Backslashes anywhere else are ordinary text.
+* Anything else that looks like a broken placeholder is a syntax error with its location:
+  ``{{name}`` or ``{{name`` (unclosed), ``{name}}`` (one brace short), ``{{ }}`` (empty),
+  ``{{1x}}`` / ``{{a.b}}`` / ``{{ x | f }}`` (not an identifier).
+
+Values are inserted verbatim: the text of a value is never scanned for placeholders.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+from jaunt.errors import (
+    MissingPlaceholderValuesError,
+    SourceLocation,
+    TemplateError,
+    TemplateSyntaxError,
+)
+
+__all__ = ["Placeholder", "Scan", "Template", "scan"]
+
+# A run of backslashes (possibly empty) followed by a double brace, open or close.
+_BRACES = re.compile(r"(\\*)(\{\{|\}\})")
+# Just before a stray `}}`: `{name` means the author wrote `{name}}`, one brace short.
+_ONE_BRACE_SHORT = re.compile(r"(?<![{\\])\{[ \t]*([A-Za-z_]\w*)[ \t]*\Z")
+_NAME_THEN_ONE_BRACE = re.compile(r"[ \t]*([A-Za-z_]\w*)[ \t]*\}(?!\})")
+
+
+@dataclass(frozen=True, slots=True)
+class Placeholder:
+    """One ``{{name}}`` occurrence: its name, where it starts (1-based) and its raw text."""
+
+    name: str
+    line: int
+    column: int
+    offset: int
+    raw: str
+
+    def location(self, path: str | None) -> SourceLocation:
+        return SourceLocation(path, self.line, self.column)
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """What the scanner found: literal text around each placeholder, and any syntax errors.
+
+    ``literals`` always has exactly ``len(placeholders) + 1`` items (possibly empty strings),
+    with escapes already resolved, so the rendered text is
+    ``literals[0] + value0 + literals[1] + ... + literals[-1]``. Malformed placeholders are
+    kept as literal text so that a tolerant caller (the linter) still sees every other problem.
+    """
+
+    literals: tuple[str, ...]
+    placeholders: tuple[Placeholder, ...]
+    errors: tuple[TemplateError, ...]
+
+
+class _Lines:
+    """Turns offsets into 1-based (line, column), advancing monotonically through the text."""
+
+    __slots__ = ("_line", "_line_start", "_pos", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._pos = 0
+        self._line = 1
+        self._line_start = 0
+
+    def at(self, offset: int) -> tuple[int, int]:
+        text = self._text
+        if offset < self._pos:  # rare: errors found by a second pass go back
+            self._pos, self._line, self._line_start = 0, 1, 0
+        newlines = text.count("\n", self._pos, offset)
+        if newlines:
+            self._line += newlines
+            self._line_start = text.rfind("\n", self._pos, offset) + 1
+        self._pos = offset
+        return self._line, offset - self._line_start + 1
+
+
+def scan(text: str, path: str | None = None) -> Scan:
+    """Split ``text`` into literals and placeholders, collecting every syntax error."""
+    literals: list[str] = []
+    placeholders: list[Placeholder] = []
+    errors: list[TemplateError] = []
+    lines = _Lines(text)
+    current: list[str] = []  # pieces of the literal being built
+    raw_start = 0  # start of raw text not yet copied into `current`
+
+    def error(offset: int, message: str) -> None:
+        line, column = lines.at(offset)
+        errors.append(TemplateError(message, path=path, line=line, column=column))
+
+    def flush_raw(end: int) -> None:
+        if end > raw_start:
+            current.append(text[raw_start:end])
+
+    pos = 0
+    while True:
+        m = _BRACES.search(text, pos)
+        if m is None:
+            break
+        backslashes = len(m.group(1))
+        brace_at = m.start(2)
+        braces = m.group(2)
+        chunk_start = raw_start
+        flush_raw(m.start())
+        current.append("\\" * (backslashes // 2))
+        pos = raw_start = brace_at + 2
+        if backslashes % 2:  # escaped: a literal pair of braces
+            current.append(braces)
+            continue
+        if braces == "}}":  # a closing pair with no opening: plain text, unless `{name}}`
+            short = (
+                _ONE_BRACE_SHORT.search(text, chunk_start, brace_at) if not backslashes else None
+            )
+            if short:
+                error(
+                    short.start(),
+                    f"'{short.group(0)}}}}}' is one brace short: write "
+                    f"'{{{{{short.group(1)}}}}}' for a placeholder",
+                )
+            current.append(braces)
+            continue
+        line_end = text.find("\n", brace_at + 2)
+        if line_end == -1:
+            line_end = len(text)
+        close = text.find("}}", brace_at + 2, line_end)
+        if close == -1:
+            near = _NAME_THEN_ONE_BRACE.match(text, brace_at + 2, line_end)
+            if near:
+                error(brace_at, f"placeholder '{{{{{near.group(1)}}}' is missing a closing '}}'")
+            else:
+                error(brace_at, r"unclosed '{{' (write '\{{' for a literal '{{')")
+            current.append("{{")
+            continue
+        raw = text[brace_at : close + 2]
+        name = text[brace_at + 2 : close].strip(" \t")
+        pos = raw_start = close + 2
+        if not name:
+            error(brace_at, f"empty placeholder '{raw}'")
+        elif not name.isidentifier():
+            error(
+                brace_at,
+                f"invalid placeholder '{raw}': a name must be a Python identifier"
+                r" (write '\{{' for a literal '{{')",
+            )
+        else:
+            line, column = lines.at(brace_at)
+            placeholders.append(Placeholder(name, line, column, brace_at, raw))
+            literals.append("".join(current))
+            current.clear()
+            continue
+        current.append(raw)
+    flush_raw(len(text))
+    literals.append("".join(current))
+    errors.sort(key=lambda e: (e.line, e.column))
+    return Scan(tuple(literals), tuple(placeholders), tuple(errors))
+
+
+class Template:
+    """A parsed template. Parse once, then :meth:`render` any number of times.
+
+    Raises :class:`~jaunt.errors.TemplateSyntaxError` (carrying every problem found) when the
+    text is malformed.
+    """
+
+    __slots__ = ("_getter", "_scan", "_skeleton", "path", "text")
+
+    def __init__(self, text: str, *, path: str | None = None) -> None:
+        self.text = text
+        self.path = path
+        found = scan(text, path)
+        if found.errors:
+            raise TemplateSyntaxError(list(found.errors))
+        self._scan = found
+        names = [p.name for p in found.placeholders]
+        # Rendering is three C-level steps: copy the skeleton, drop the values into its odd
+        # slots, join. The skeleton interleaves literals with placeholder slots.
+        skeleton: list[str] = []
+        for literal in found.literals:
+            skeleton.append(literal)
+            skeleton.append("")
+        skeleton.pop()
+        self._skeleton = skeleton
+        self._getter: Any
+        if len(names) == 0:
+            self._getter = None
+        elif len(names) == 1:
+            only = names[0]
+            self._getter = lambda mapping: (mapping[only],)
+        else:
+            self._getter = itemgetter(*names)
+
+    @property
+    def placeholders(self) -> frozenset[str]:
+        """The names of the placeholders this template uses."""
+        return frozenset(p.name for p in self._scan.placeholders)
+
+    @property
+    def occurrences(self) -> tuple[Placeholder, ...]:
+        """Every placeholder occurrence in order, with its location."""
+        return self._scan.placeholders
+
+    @property
+    def literals(self) -> tuple[str, ...]:
+        """The literal text around the placeholders (escapes resolved), one more than them."""
+        return self._scan.literals
+
+    def render(self, mapping: Mapping[str, str]) -> str:
+        """Fill every placeholder from ``mapping`` (extra keys are ignored).
+
+        Raises :class:`~jaunt.errors.MissingPlaceholderValuesError` naming every placeholder
+        without a value, and :class:`~jaunt.errors.TemplateError` for a value that is not a str.
+        """
+        getter = self._getter
+        if getter is None:
+            return self._skeleton[0]
+        out = self._skeleton[:]
+        try:
+            out[1::2] = getter(mapping)
+            return "".join(out)
+        except (KeyError, TypeError):
+            raise self._render_error(mapping) from None
+
+    def _render_error(self, mapping: Mapping[str, Any]) -> TemplateError:
+        missing = [
+            (p.name, p.location(self.path))
+            for p in self._scan.placeholders
+            if p.name not in mapping
+        ]
+        if missing:
+            return MissingPlaceholderValuesError(missing)
+        for p in self._scan.placeholders:
+            value = mapping[p.name]
+            if not isinstance(value, str):
+                return TemplateError(
+                    f"value for placeholder '{p.name}' must be str, not {type(value).__name__}",
+                    path=self.path,
+                    line=p.line,
+                    column=p.column,
+                )
+        return TemplateError("mapping raised while rendering", path=self.path)  # pragma: no cover
+
+    def __repr__(self) -> str:
+        names = ", ".join(sorted(self.placeholders))
+        return f"Template(path={self.path!r}, placeholders=[{names}])"

@@ -1,0 +1,1 @@
+"""pytest plugin (entry point ``pytest11``): snapshot your own ``[prompts]`` set (to come)."""

@@ -235,3 +235,16 @@ def test_rendering_never_raises_on_any_value_text(value: str) -> None:
 def test_values_are_never_rescanned_property(value: str) -> None:
     template = Template("[{{x}}]")
     assert template.render({"x": value, "y": "SHOULD NOT APPEAR"}) == f"[{value}]"
+
+
+def test_template_with_very_many_placeholders_renders_the_same_way() -> None:
+    text = "".join(f"<{{{{v{i % 700}}}}}>" for i in range(1500))
+    values = {f"v{i}": str(i) for i in range(700)}
+    template = Template(text, path="many.md")
+    assert template.render(values) == "".join(f"<{i % 700}>" for i in range(1500))
+    del values["v5"]
+    with pytest.raises(MissingPlaceholderValuesError) as info:
+        template.render(values)
+    assert {name for name, _ in info.value.missing} == {"v5"}
+    with pytest.raises(TemplateError, match="'v0' must be str"):
+        template.render({**values, "v5": "x", "v0": None})  # type: ignore[dict-item]

@@ -1,0 +1,296 @@
+"""validate_generated_source / compile_check: errors, the top-level name rules, never raising."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jaunt.validation import MAX_SOURCE_CHARS, compile_check, validate_generated_source
+
+
+def _v(source: str, names: list[str]) -> list[str]:
+    return validate_generated_source(textwrap.dedent(source), names)
+
+
+def test_valid_module_has_no_errors() -> None:
+    source = """
+        from decimal import Decimal
+
+        def apply_discount(price: Decimal, percent: int) -> Decimal:
+            return price
+
+        async def fetch() -> None: ...
+
+        class Cart:
+            pass
+
+        RATE = 3
+        LIMIT: int = 5
+    """
+    assert _v(source, ["apply_discount", "fetch", "Cart", "RATE", "LIMIT", "Decimal"]) == []
+
+
+def test_missing_names_listed_in_expected_order() -> None:
+    assert _v("def a(): pass\n", ["b", "a", "c"]) == [
+        "Missing top-level definition: b",
+        "Missing top-level definition: c",
+    ]
+
+
+def test_syntax_error_carries_line_and_column() -> None:
+    errors = _v("x = 1\ndef f(:\n    pass\n", ["f"])
+    assert len(errors) == 1
+    assert errors[0].startswith("line 2:7: SyntaxError: ")
+
+
+def test_nested_definitions_do_not_count() -> None:
+    source = """
+        def outer():
+            def inner(): pass
+        class C:
+            method = 1
+    """
+    assert _v(source, ["inner", "method"]) == [
+        "Missing top-level definition: inner",
+        "Missing top-level definition: method",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ("import os.path as name\n", "name"),
+        ("import name.sub\n", "name"),
+        ("from m import x as name\n", "name"),
+        ("from m import name\n", "name"),
+        ("A, (name, *rest) = 1, (2, 3)\n", "name"),
+        ("[a, name] = 1, 2\n", "name"),
+        ("x = name = 1\n", "name"),
+        ("a, *name = [1, 2]\n", "name"),
+        ("with open('f') as fh:\n    name = fh.read()\n", "name"),
+    ],
+)
+def test_other_binding_forms_count(source: str, name: str) -> None:
+    assert _v(source, [name]) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "name: int\n",  # a bare annotation binds nothing
+        "obj.name = 1\n",
+        "d['name'] = 1\n",
+        "from m import *\n",
+        "for name in range(3):\n    pass\n",
+        "for i in range(3):\n    name = i\n",
+        "while False:\n    name = 1\n",
+        "name = 1\ndel name\n",
+        "def name(): pass\ndel name\n",
+    ],
+)
+def test_non_bindings(source: str) -> None:
+    assert _v(source, ["name"]) == ["Missing top-level definition: name"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="type statement needs Python 3.12")
+def test_type_alias_counts() -> None:
+    assert _v("type Name = int | str\n", ["Name"]) == []
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="before 3.12 it is a syntax error")
+def test_type_alias_is_a_syntax_error_before_312() -> None:
+    errors = _v("type Name = int | str\n", ["Name"])
+    assert len(errors) == 1
+    assert errors[0].startswith("line 1:")
+
+
+# --- the documented rules for top-level if / try ----------------------------------------------
+
+
+def test_if_else_both_branches_count() -> None:
+    source = """
+        import sys
+        if sys.version_info >= (3, 12):
+            def f(): return 1
+            g = 1
+        elif sys.platform == "win32":
+            def f(): return 2
+            g = 2
+        else:
+            from backport import f
+    """
+    assert _v(source, ["f", "g"]) == ["Missing top-level definition: g"]
+
+
+def test_if_without_else_does_not_count() -> None:
+    source = """
+        from typing import TYPE_CHECKING
+        if TYPE_CHECKING:
+            from decimal import Decimal
+    """
+    assert _v(source, ["Decimal"]) == ["Missing top-level definition: Decimal"]
+
+
+def test_try_with_fallback_import_counts() -> None:
+    source = """
+        try:
+            import tomllib
+        except ImportError:
+            import tomli as tomllib
+    """
+    assert _v(source, ["tomllib"]) == []
+
+
+def test_try_with_swallowing_handler_does_not_count() -> None:
+    source = """
+        try:
+            from fast import speedup
+        except ImportError:
+            pass
+    """
+    assert _v(source, ["speedup"]) == ["Missing top-level definition: speedup"]
+
+
+def test_try_handler_that_raises_and_else_and_finally_count() -> None:
+    source = """
+        try:
+            from fast import speedup
+        except ImportError as exc:
+            raise RuntimeError("need fast") from exc
+        else:
+            helper = speedup
+        finally:
+            done = True
+    """
+    assert _v(source, ["speedup", "helper", "done"]) == []
+
+
+def test_try_star_counts_like_try() -> None:
+    source = """
+        try:
+            value = 1
+        except* ValueError:
+            value = 2
+    """
+    assert _v(source, ["value"]) == []
+
+
+# --- never raises -----------------------------------------------------------------------------
+
+
+def test_nul_byte_is_located() -> None:
+    assert _v("x = 1\ny = 'a\x00'\n", []) == ["line 2:7: SyntaxError: invalid character (NUL byte)"]
+
+
+def test_lone_surrogate_is_located() -> None:
+    assert _v("x = '\ud800'\n", ["x"]) == [
+        "line 1:6: SyntaxError: invalid character (lone surrogate U+D800)"
+    ]
+
+
+def test_leading_bom_is_accepted() -> None:
+    assert _v("\ufeffx = 1\n", ["x"]) == []
+
+
+def test_bom_elsewhere_is_an_error() -> None:
+    errors = _v("x = 1\n\ufeffy = 2\n", ["x"])
+    assert len(errors) == 1
+    assert errors[0].startswith("line 2:")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "(" * 5000,
+        "[" * 300 + "]" * 300,
+        "-" * 200_000 + "1",  # MemoryError inside the parser
+        "1+" * 200_000 + "1",  # RecursionError during AST construction
+        "x = " + "(" * 250 + "1" + ")" * 250 + "\n",
+    ],
+)
+def test_absurd_nesting_comes_back_as_an_error(source: str) -> None:
+    errors = validate_generated_source(source, ["x"])
+    assert errors
+    assert errors[0].startswith("line ")
+
+
+def test_deep_but_legal_nesting_is_fine() -> None:
+    assert validate_generated_source("x = " + "(" * 150 + "1" + ")" * 150 + "\n", ["x"]) == []
+
+
+def test_parser_memory_and_recursion_errors_are_named() -> None:
+    for source in ("-" * 200_000 + "1", "1+" * 200_000 + "1"):
+        assert validate_generated_source(source, []) == [
+            "line 1:1: SyntaxError: too deeply nested for the Python parser"
+        ]
+
+
+def test_five_megabytes_is_refused_without_parsing() -> None:
+    source = "x = 1\n" * (5_000_000 // 6)
+    assert len(source) > MAX_SOURCE_CHARS
+    errors = validate_generated_source(source, ["x"])
+    assert errors == [
+        f"line 1:1: generated source too large ({len(source)} characters, limit {MAX_SOURCE_CHARS})"
+    ]
+
+
+def test_large_module_under_the_limit_is_checked() -> None:
+    source = "".join(f"def f{i}(): return {i}\n" for i in range(20_000))
+    assert validate_generated_source(source, ["f0", "f19999", "f20000"]) == [
+        "Missing top-level definition: f20000"
+    ]
+
+
+def test_empty_source() -> None:
+    assert validate_generated_source("", ["f"]) == ["Missing top-level definition: f"]
+    assert validate_generated_source("", []) == []
+
+
+# --- compile_check --------------------------------------------------------------------------
+
+
+def test_compile_check_catches_what_parsing_accepts() -> None:
+    assert compile_check("return 1\n", "pkg/mod.py") == [
+        "pkg/mod.py:1:1: SyntaxError: 'return' outside function"
+    ]
+    assert compile_check("x = 1\nbreak\n", "m.py")[0].startswith("m.py:2:1: SyntaxError: ")
+    assert compile_check("def f():\n    return 1\n", "m.py") == []
+
+
+def test_validate_also_catches_compile_only_errors() -> None:
+    assert _v("def f(): pass\nreturn 1\n", ["f"]) == [
+        "line 2:1: SyntaxError: 'return' outside function"
+    ]
+
+
+def test_compile_check_never_raises() -> None:
+    assert compile_check("a\x00", "m.py") == ["m.py:1:2: SyntaxError: invalid character (NUL byte)"]
+    assert compile_check("(" * 5000, "m.py")[0].startswith("m.py:1:")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.lists(st.text(min_size=1, max_size=5), max_size=3))
+def test_fuzz_never_raises_on_any_text(source: str, names: list[str]) -> None:
+    errors = validate_generated_source(source, names)
+    assert all(isinstance(e, str) and e for e in errors)
+    assert all(isinstance(e, str) for e in compile_check(source, "f.py"))
+
+
+_PY_CHARS = st.sampled_from([*"()[]{}:=+-*/ \n\tabcxyz019'\"#\\,.@", "def ", "class "])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PY_CHARS, max_size=80).map("".join))
+def test_fuzz_python_like_text(source: str) -> None:
+    errors = validate_generated_source(source, ["a"])
+    syntax = [e for e in errors if not e.startswith("Missing top-level definition: ")]
+    # A syntax error comes alone, located; otherwise the text really compiles.
+    if syntax:
+        assert len(errors) == 1
+        assert errors[0].startswith("line ")
+    else:
+        compile(source, "<fuzz>", "exec", dont_inherit=True)

@@ -85,3 +85,25 @@ class FixtureError(JauntError):
         self.key = key
         where = f"{path}: key '{key}'" if key else path
         super().__init__(f"{where}: {message}")
+
+
+class GenerationError(JauntError):
+    """Base class of the errors raised while generating a module with a model."""
+
+
+class GenerationBackendError(GenerationError):
+    """The backend failed for a reason that is not the model's answer.
+
+    Authentication, permission, an unknown model, a connection failure or a timeout that
+    persisted through the SDK's own retries: trying again with error context cannot help,
+    so :meth:`~jaunt.generate.base.GeneratorBackend.generate_with_retry` raises it instead
+    of spending an attempt. The message never contains the API key.
+    """
+
+
+class ModelAnswerError(GenerationError):
+    """The model answered, but the answer is unusable: truncated, empty or a refusal.
+
+    Raised by a backend's ``generate_module``; ``generate_with_retry`` counts it as a
+    failed attempt and feeds the message back to the model on the next one.
+    """

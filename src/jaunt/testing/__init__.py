@@ -1,0 +1,1 @@
+"""Test helpers shipped with jaunt (a fake OpenAI-compatible server); never imported at runtime."""

@@ -89,7 +89,7 @@ class FakeOpenAIServer:
 
     def start(self) -> FakeOpenAIServer:
         handler = _make_handler(self)
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        httpd = _Server(("127.0.0.1", 0), handler)
         httpd.daemon_threads = True
         # Slow scripted replies must not hold up shutdown.
         httpd.block_on_close = False
@@ -191,6 +191,12 @@ class FakeOpenAIServer:
                 "prompt_tokens_details": {"cached_tokens": reply.cached_tokens},
             },
         }
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops the SYNs of a burst of new connections,
+    # and the client's 1 s SYN retransmit then looks like a slow backend.
+    request_queue_size = 256
 
 
 def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:

@@ -11,6 +11,7 @@ Capture never breaks generation: a failure to write is logged and generation goe
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -52,15 +53,18 @@ def capture_context(
     description = f"Captured from a real run of {ctx.generated_module}" + (
         f", attempt {attempt}" if attempt > 1 else ""
     )
+    # Write then rename: concurrent generations never leave a half-written fixture.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{id(ctx)}.tmp")
     try:
-        text = dump_fixture(ctx, list(error_context), description=description)
+        # Encoding first: text TOML cannot hold (a lone surrogate) fails before any file exists.
+        data = dump_fixture(ctx, list(error_context), description=description).encode("utf-8")
         directory.mkdir(parents=True, exist_ok=True)
-        # Write then rename: concurrent generations never leave a half-written fixture.
-        partial = path.with_name(f".{path.name}.{os.getpid()}.{id(ctx)}.tmp")
-        partial.write_text(text, encoding="utf-8")
+        partial.write_bytes(data)
         os.replace(partial, path)
     except (OSError, ValueError) as exc:
         logger.warning("could not capture fixture %s: %s", path, exc)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
         return None
     logger.info("captured fixture %s", path)
     return path

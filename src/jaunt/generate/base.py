@@ -101,6 +101,8 @@ class AttemptState:
 
     number: int
     usage: TokenUsage | None = None
+    # The server's finish_reason for the attempt's last call ("stop", "length", ...), if known.
+    finish_reason: str | None = None
 
 
 # Concurrent generate_with_retry calls each run in their own task (their own context), so

@@ -178,6 +178,9 @@ class OpenAIBackend(GeneratorBackend):
         if not response.choices:
             raise ModelAnswerError("the server returned no answer (no choices)")
         choice = response.choices[0]
+        state = current_attempt()
+        if state is not None:
+            state.finish_reason = choice.finish_reason
         message = choice.message
         if getattr(message, "refusal", None):
             raise ModelAnswerError(f"the model refused: {message.refusal}")

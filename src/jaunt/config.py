@@ -61,6 +61,8 @@ class LLMConfig:
     max_retries: int = DEFAULT_MAX_RETRIES
     max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
     temperature: float | None = None
+    # Sampling seed for servers that honour it (llama.cpp does); None sends none.
+    seed: int | None = None
     token_limit_param: TokenLimitParam = "auto"
     capture_fixtures_dir: str = ""
 
@@ -130,6 +132,7 @@ _LLM_KEYS = (
     "max_retries",
     "max_output_tokens",
     "temperature",
+    "seed",
     "token_limit_param",
     "capture_fixtures_dir",
 )
@@ -214,6 +217,7 @@ class _Reader:
             temperature = self.number(table, "temperature", 0.0)
             if not 0.0 <= temperature <= 2.0:
                 raise self.fail("llm.temperature", f"must be between 0 and 2, not {temperature:g}")
+        seed = self.integer(table, "seed", 0, 0) if "seed" in table else None
         token_limit_param = self.string(table, "llm", "token_limit_param", "auto")
         if token_limit_param not in TOKEN_LIMIT_PARAMS:
             raise self.fail(
@@ -231,6 +235,7 @@ class _Reader:
                 table, "max_output_tokens", DEFAULT_MAX_OUTPUT_TOKENS, 1
             ),
             temperature=temperature,
+            seed=seed,
             token_limit_param=token_limit_param,  # type: ignore[arg-type]  # checked above
             capture_fixtures_dir=self.path_value(
                 self.string(table, "llm", "capture_fixtures_dir", "")

@@ -154,6 +154,8 @@ class OpenAIBackend(GeneratorBackend):
         }
         if self.llm.temperature is not None:
             request["temperature"] = self.llm.temperature
+        if self.llm.seed is not None:
+            request["seed"] = self.llm.seed
         logger.debug(
             "request to %s: model %s, %d messages, %d characters",
             self.base_url,

@@ -1,0 +1,95 @@
+"""Phrase detection for the instruction rules (JP010-JP014).
+
+Deliberately simple and predictable: case-insensitive regular expressions over the template
+text, several phrasings each. A *request* (JP013/JP014) only counts when its clause has no
+negation before it, so the packaged prohibitions ("Do not write tests") never trigger; a
+clause ends at ``. ; : ! ?``, a newline, or a joining ``, and`` / ``, but`` / ``, then``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+_FLAGS = re.IGNORECASE
+# A word between a verb and its object: anything but whitespace and clause punctuation,
+# so `the`, `some`, `` `module` `` and `{{generated_module}}` all count as one word.
+_WORD = r"[^\s.,;:!?()]+"
+_GAP = rf"(?:[ \t]+{_WORD}){{0,3}}?[ \t]+"
+_VERBS = r"(?:write|add|include|generate|create|provide|produce|emit|output|append|supply)"
+
+CODE_ONLY = re.compile(
+    r"\bcode[ -]only\b"
+    r"|\bonly[ \t]+(?:the[ \t]+)?(?:python[ \t]+)?(?:source|code)\b"
+    r"|\b(?:python[ \t]+)?(?:source|code)\b[^.\n]{0,60}?\bonly\b"
+    r"|\b(?:no|without)[ \t]+(?:markdown[ \t]+|code[ \t]+)?(?:fences?|fenced)\b"
+    r"|\b(?:no|without)[ \t]+(?:markdown|commentary|explanations?|prose)\b"
+    r"|\bnothing[ \t]+(?:but|except|other[ \t]+than)[ \t]+(?:the[ \t]+)?(?:python[ \t]+)?"
+    r"(?:code|source)\b"
+    r"|\b(?:do[ \t]+not|don't|never)[ \t]+wrap\b",
+    _FLAGS,
+)
+
+REQUIRED_NAMES = re.compile(
+    r"\brequired[ \t]+(?:top[- ]level[ \t]+)?names?\b"
+    r"|\bmust[ \t]+(?:also[ \t]+)?define\b"
+    r"|\b(?:define|defines|implement)[ \t]+(?:every|each|all|these|the[ \t]+following)\b"
+    r"[^.\n]{0,40}?\bnames?\b"
+    r"|\b(?:these|following|listed)[ \t]+(?:top[- ]level[ \t]+)?names\b"
+    r"|\bexpected[ \t]+(?:top[- ]level[ \t]+)?names\b",
+    _FLAGS,
+)
+
+NEVER_EDIT_USER_FILES = re.compile(
+    r"\b(?:never|not|don't|mustn't|no)\b[^.\n]{0,40}?"
+    r"\b(?:edit|modify|change|rewrite|overwrite|touch|alter|update|delete)\w*\b"
+    r"[^.\n]{0,60}?\bfiles?\b"
+    r"|\bleave\b[^.\n]{0,40}?\bfiles?\b[^.\n]{0,20}?\b(?:untouched|unchanged|alone|as[ \t]+is)\b"
+    r"|\bfiles?[ \t]+(?:are|is)[ \t]+read[- ]only\b",
+    _FLAGS,
+)
+
+ASKS_FOR_TESTS = re.compile(
+    rf"\b{_VERBS}\b{_GAP}(?:unit[ \t]+|pytest[ \t]+|doc)?tests?\b(?![ \t]+specs?\b)"
+    r"|\b(?:with|plus|along[ \t]+with)[ \t]+(?:unit[ \t]+|pytest[ \t]+)?tests\b",
+    _FLAGS,
+)
+
+ASKS_FOR_IMPLEMENTATION = re.compile(
+    rf"\b{_VERBS}\b{_GAP}implementations?\b"
+    rf"|\bimplement(?:s|ing)?\b(?P<gap>{_GAP})"
+    r"(?:functions?|class(?:es)?|methods?|code[ \t]+under[ \t]+test|logic|module)\b",
+    _FLAGS,
+)
+
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|don't|dont|doesn't|without|avoid|nor|neither|mustn't|shouldn't"
+    r"|refrain|forbid\w*|prohibit\w*|instead[ \t]+of)\b",
+    _FLAGS,
+)
+_CLAUSE_BREAK = re.compile(r"[.;:!?\n]|,[ \t]*(?:and|but|then|also)\b|[ \t]but[ \t]", _FLAGS)
+# The object of "implement" is the tests themselves ("implement the test functions").
+_ABOUT_TESTS = re.compile(r"\btests?[ \t]*$", _FLAGS)
+
+
+def mentions(pattern: re.Pattern[str], *texts: str) -> bool:
+    """Whether any of ``texts`` contains the phrase."""
+    return any(pattern.search(text) for text in texts)
+
+
+def requests(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """Every match of ``pattern`` that is a request, not a prohibition."""
+    for match in pattern.finditer(text):
+        if _negated(text, match.start()):
+            continue
+        gap = match.groupdict().get("gap")
+        if gap is not None and _ABOUT_TESTS.search(gap):
+            continue
+        yield match
+
+
+def _negated(text: str, start: int) -> bool:
+    clause_start = max(0, start - 400)
+    for brk in _CLAUSE_BREAK.finditer(text, max(0, start - 400), start):
+        clause_start = brk.end()
+    return _NEGATION.search(text, clause_start, start) is not None

@@ -1,16 +1,436 @@
-"""`jaunt-prompts generate` (not implemented yet)."""
+"""``jaunt-prompts generate``: what does a model actually write with these prompts?
+
+Runs :meth:`OpenAIBackend.generate_with_retry` on prompt fixtures. The report goes to
+stderr while it happens (a line per attempt start, a ticking elapsed time, then the
+attempt's time, finish reason, tokens and validation errors); the generated module goes to
+stdout, so ``jaunt-prompts generate f > f.py`` keeps only code. With ``--out DIR`` each
+fixture's module is written to ``DIR/<fixture>.py`` (``DIR/<fixture>.failed.py`` for the
+last answer of a fixture that never validated).
+
+Exit codes: 0 every module validated, 1 some did not, 2 usage, config, I/O or backend
+error (no model, missing key, unreachable server, broken fixture or template).
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import asyncio
+import contextlib
+import dataclasses
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from jaunt.config import JauntConfig, LLMConfig, find_config, load_config
+from jaunt.errors import JauntConfigError, JauntError, ModelAnswerError
+from jaunt.fixtures import FIXTURE_SUFFIX, Fixture, fixture_paths, load_fixture
+from jaunt.generate.base import (
+    GenerationResult,
+    GeneratorBackend,
+    ModuleSpecContext,
+    TokenUsage,
+    current_attempt,
+)
+from jaunt.template_set import TemplateSet, load_set_dir, load_set_from_config
+from jaunt.validation import validate_generated_source
+
+if TYPE_CHECKING:
+    from jaunt.generate.openai_backend import OpenAIBackend
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+DEFAULT_FIXTURES_DIR = "prompt_fixtures"
+DEFAULT_SETS_DIR = "prompts"
+DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
+# Non-interactive output (CI logs) gets a "still waiting" line this often instead of a ticker.
+QUIET_TICK_S = 15.0
+TICK_S = 0.5
+
+PROG = "jaunt-prompts generate"
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser("generate", help="(not implemented yet)")
+    parser = subparsers.add_parser(
+        "generate",
+        help="generate modules from prompt fixtures with a real model",
+        description=(
+            "Run the prompts on fixtures through the OpenAI backend (generate, validate, "
+            "retry with the errors) and show each attempt. The key is read from the "
+            "variable [llm] api_key_env names (default OPENAI_API_KEY); a local server "
+            "that ignores keys still needs it set, e.g. OPENAI_API_KEY=local."
+        ),
+    )
+    parser.add_argument(
+        "fixtures",
+        nargs="*",
+        metavar="FIXTURE",
+        help="a fixture file, or a fixture name in --fixtures (e.g. pure_function)",
+    )
+    parser.add_argument("--all", action="store_true", help="every fixture in --fixtures")
+    parser.add_argument(
+        "--fixtures",
+        dest="fixtures_dir",
+        default=DEFAULT_FIXTURES_DIR,
+        metavar="DIR",
+        help=f"where fixture names are looked up (default: {DEFAULT_FIXTURES_DIR})",
+    )
+    templates = parser.add_mutually_exclusive_group()
+    templates.add_argument(
+        "--set", dest="set_name", metavar="NAME", help=f"template set {DEFAULT_SETS_DIR}/NAME"
+    )
+    templates.add_argument("--prompts", metavar="DIR", help="template set directory")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="jaunt.toml to read [llm] and [prompts] from (default: the nearest one)",
+    )
+    parser.add_argument("--base-url", metavar="URL", help="OpenAI-compatible server URL")
+    parser.add_argument("--model", metavar="NAME", help="model name (overrides [llm] model)")
+    parser.add_argument(
+        "--attempts", type=_positive_int, default=2, metavar="N", help="attempts (default: 2)"
+    )
+    parser.add_argument("--temperature", type=float, metavar="T", help="overrides [llm]")
+    parser.add_argument(
+        "--max-output-tokens", type=_positive_int, metavar="N", help="overrides [llm]"
+    )
+    parser.add_argument("--seed", type=int, metavar="N", help="sampling seed (overrides [llm])")
+    parser.add_argument("--out", metavar="DIR", help="write <DIR>/<fixture>.py instead of stdout")
     parser.set_defaults(func=run)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
-    print("jaunt-prompts generate: not implemented yet")
-    return 2
+    err = sys.stderr
+    try:
+        if not args.fixtures and not args.all:
+            raise _UsageError("name at least one FIXTURE, or pass --all")
+        config = _load_config(args.config)
+        llm = llm_config_from_args(args, config)
+        templates = template_set_from_args(args, config)
+        fixtures = [load_fixture(path) for path in fixture_files(args)]
+        backend = _make_backend(llm, templates)
+    except (JauntError, _UsageError) as exc:
+        print(f"{PROG}: error: {exc}", file=err)
+        return EXIT_USAGE
+    out_dir = Path(args.out) if args.out else None
+    progress = Progress(err, interactive=err.isatty())
+    progress.line(
+        f"model {llm.model!r} at {backend.base_url} ({backend.token_limit_field}="
+        f"{llm.max_output_tokens}, temperature "
+        f"{'server default' if llm.temperature is None else f'{llm.temperature:g}'}"
+        f"{'' if llm.seed is None else f', seed {llm.seed}'}), template set {templates.name!r}"
+    )
+    reporting = ReportingBackend(backend, progress)
+    try:
+        outcomes = asyncio.run(
+            _generate_all(backend, reporting, fixtures, args.attempts, out_dir, sys.stdout)
+        )
+    except JauntError as exc:
+        progress.line(f"{PROG}: error: {exc}")
+        return EXIT_USAGE
+    except OSError as exc:
+        progress.line(f"{PROG}: error: cannot write output: {exc}")
+        return EXIT_USAGE
+    failed = [o.fixture.name for o in outcomes if not o.result.ok]
+    if len(outcomes) > 1:
+        progress.line(
+            f"{len(outcomes) - len(failed)}/{len(outcomes)} fixtures validated"
+            + (f"; failed: {', '.join(failed)}" if failed else "")
+        )
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+class _UsageError(Exception):
+    pass
+
+
+# --- what to run with -------------------------------------------------------------------------
+
+
+def _load_config(path: str | None) -> JauntConfig | None:
+    if path is not None:
+        return load_config(path)
+    found = find_config(".")
+    return load_config(found) if found is not None else None
+
+
+def llm_config_from_args(args: argparse.Namespace, config: JauntConfig | None) -> LLMConfig:
+    """``[llm]`` of the config (if any) with the command-line overrides applied."""
+    llm = config.llm if config is not None else None
+    if llm is None:
+        if not args.model:
+            where = f"{config.path} has no [llm] table" if config else "no jaunt.toml found"
+            raise JauntConfigError(f"no model to ask: pass --model NAME ({where})")
+        llm = LLMConfig(provider="openai", model=args.model, api_key_env=DEFAULT_API_KEY_ENV)
+    overrides: dict[str, Any] = {}
+    if args.model:
+        overrides["model"] = args.model
+    if args.base_url:
+        overrides["base_url"] = args.base_url
+    if args.temperature is not None:
+        if not 0.0 <= args.temperature <= 2.0:
+            raise _UsageError(f"--temperature must be between 0 and 2, not {args.temperature:g}")
+        overrides["temperature"] = args.temperature
+    if args.max_output_tokens is not None:
+        overrides["max_output_tokens"] = args.max_output_tokens
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    return dataclasses.replace(llm, **overrides)
+
+
+def template_set_from_args(args: argparse.Namespace, config: JauntConfig | None) -> TemplateSet:
+    """``--set NAME`` (``prompts/NAME``), ``--prompts DIR``, else the config's ``[prompts]``."""
+    if args.set_name:
+        return load_set_dir(Path(DEFAULT_SETS_DIR) / args.set_name, name=args.set_name)
+    if args.prompts:
+        return load_set_dir(args.prompts)
+    return load_set_from_config(config.prompts if config is not None else None)
+
+
+def fixture_files(args: argparse.Namespace) -> list[Path]:
+    """The fixture files named on the command line (paths or names), or all with ``--all``."""
+    files = list(fixture_paths(args.fixtures_dir)) if args.all else []
+    for given in args.fixtures:
+        path = Path(given)
+        if not path.is_file() and not given.endswith(FIXTURE_SUFFIX) and "/" not in given:
+            path = Path(args.fixtures_dir) / f"{given}{FIXTURE_SUFFIX}"
+        if not path.is_file():
+            raise _UsageError(f"fixture not found: {given} (looked for {path})")
+        if path not in files:
+            files.append(path)
+    if not files:
+        raise _UsageError(f"no fixtures in {args.fixtures_dir}")
+    return files
+
+
+def _make_backend(llm: LLMConfig, templates: TemplateSet) -> OpenAIBackend:
+    from jaunt.generate.openai_backend import OpenAIBackend  # here: keeps the CLI light
+
+    try:
+        return OpenAIBackend(llm, templates=templates)
+    except JauntConfigError as exc:
+        if llm.base_url is None:
+            raise
+        # A local server ignores the key, but the SDK (and jaunt) still want one set.
+        raise JauntConfigError(
+            f"{exc} (a server that ignores keys still needs a value, e.g. "
+            f"export {llm.api_key_env}=local)"
+        ) from None
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+@dataclass
+class AttemptReport:
+    """What one attempt did, as the command shows it."""
+
+    number: int
+    seconds: float = 0.0
+    finish_reason: str | None = None
+    usage: TokenUsage | None = None
+    errors: list[str] = field(default_factory=list)
+    source: str | None = None
+
+
+@dataclass
+class Outcome:
+    fixture: Fixture
+    result: GenerationResult
+    attempts: list[AttemptReport]
+    seconds: float
+
+    @property
+    def last_source(self) -> str | None:
+        """The validated module, else the last attempt's code (``None``: no code at all)."""
+        if self.result.source is not None:
+            return self.result.source
+        for attempt in reversed(self.attempts):
+            if attempt.source is not None:
+                return attempt.source
+        return None
+
+
+class ReportingBackend(GeneratorBackend):
+    """Wraps a backend and reports each attempt as it starts and ends.
+
+    A wrapper rather than a subclass keeps ``openai`` out of this module's imports (the
+    CLI loads every subcommand). The inner backend records usage and finish reason on the
+    same :func:`current_attempt` state, since it runs inside this attempt's context.
+    Validation is repeated here for display only; :class:`GenerationResult` stays the
+    authority for what passed.
+    """
+
+    def __init__(self, inner: GeneratorBackend, progress: Progress | None = None) -> None:
+        self.inner = inner
+        self.progress = progress
+        self.max_attempts = 1
+        self.reports: list[AttemptReport] = []
+
+    async def generate_module(
+        self, ctx: ModuleSpecContext, *, extra_error_context: list[str] | None = None
+    ) -> str:
+        state = current_attempt()
+        report = AttemptReport(state.number if state is not None else len(self.reports) + 1)
+        self.reports.append(report)
+        label = f"attempt {report.number}/{self.max_attempts}"
+        started = time.monotonic()
+        try:
+            with self._ticking(label, started):
+                source = await self.inner.generate_module(
+                    ctx, extra_error_context=extra_error_context
+                )
+        except ModelAnswerError as exc:
+            report.errors = [str(exc)]
+            raise
+        else:
+            report.source = source
+            report.errors = validate_generated_source(source, ctx.expected_names)
+            return source
+        finally:
+            report.seconds = time.monotonic() - started
+            if state is not None:
+                report.finish_reason = state.finish_reason
+                report.usage = state.usage
+            self._report(label, report)
+
+    @contextlib.contextmanager
+    def _ticking(self, label: str, started: float) -> Iterator[None]:
+        if self.progress is None:
+            yield
+            return
+        self.progress.line(f"{label}: asking the model ...")
+        ticker = asyncio.get_running_loop().create_task(self.progress.tick(label, started))
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            self.progress.clear()
+
+    def _report(self, label: str, report: AttemptReport) -> None:
+        if self.progress is None:
+            return
+        status = "ok" if not report.errors else "FAILED"
+        usage = report.usage
+        tokens = (
+            f"tokens {usage.prompt_tokens} in / {usage.completion_tokens} out"
+            if usage is not None
+            else "tokens not reported"
+        )
+        self.progress.line(
+            f"{label}: {status} in {report.seconds:.1f} s; "
+            f"finish_reason {report.finish_reason or '-'}; {tokens}"
+        )
+        for error in report.errors:
+            self.progress.line(f"  - {error}")
+
+
+async def _generate_all(
+    backend: OpenAIBackend,
+    reporting: ReportingBackend,
+    fixtures: list[Fixture],
+    attempts: int,
+    out_dir: Path | None,
+    stdout: TextIO,
+) -> list[Outcome]:
+    # Fixtures run one after another: a local server serves one request at a time anyway,
+    # and the report reads top to bottom.
+    progress = reporting.progress or Progress(sys.stderr, interactive=False)
+    reporting.max_attempts = attempts
+    outcomes: list[Outcome] = []
+    async with backend:
+        for fixture in fixtures:
+            ctx = fixture.context
+            progress.line(f"== {fixture.name}: {ctx.kind} {ctx.generated_module} ({fixture.path})")
+            reporting.reports = []
+            started = time.monotonic()
+            result = await reporting.generate_with_retry(ctx, max_attempts=attempts)
+            outcome = Outcome(fixture, result, reporting.reports, time.monotonic() - started)
+            outcomes.append(outcome)
+            _deliver(outcome, progress, out_dir, stdout, several=len(fixtures) > 1)
+    return outcomes
+
+
+def _deliver(
+    outcome: Outcome, progress: Progress, out_dir: Path | None, stdout: TextIO, *, several: bool
+) -> None:
+    result, name = outcome.result, outcome.fixture.name
+    usage = result.usage
+    verdict = (
+        f"validated on attempt {result.attempts}"
+        if result.ok
+        else f"FAILED after {result.attempts} attempt{'s' if result.attempts > 1 else ''}"
+    )
+    summary = (
+        f"{name}: {verdict}, {outcome.seconds:.1f} s, "
+        f"tokens {usage.prompt_tokens} in / {usage.completion_tokens} out"
+    )
+    source = outcome.last_source
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        good, bad = out_dir / f"{name}.py", out_dir / f"{name}.failed.py"
+        # The directory shows the last run only: drop what the other outcome left behind.
+        (bad if result.ok else good).unlink(missing_ok=True)
+        if source is not None:
+            target = good if result.ok else bad
+            target.write_text(source, encoding="utf-8")
+            summary += f" -> {target}"
+        progress.line(summary)
+        return
+    progress.line(summary)
+    if source is None:
+        return
+    if several or not result.ok:
+        state = "" if result.ok else " (last attempt, did NOT validate)"
+        stdout.write(f"# ---- {name}: {outcome.fixture.context.generated_module}{state}\n")
+    stdout.write(source)
+    stdout.flush()
+
+
+# --- terminal output --------------------------------------------------------------------------
+
+
+class Progress:
+    """Report lines on a stream; on a terminal, a ticking elapsed time that lines replace."""
+
+    def __init__(self, stream: TextIO, *, interactive: bool) -> None:
+        self.stream = stream
+        self.interactive = interactive
+        self._ticker_shown = False
+
+    def line(self, text: str) -> None:
+        self.clear()
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self._ticker_shown:
+            self.stream.write("\r\x1b[K")
+            self._ticker_shown = False
+
+    async def tick(self, label: str, started: float) -> None:
+        """Show the elapsed time until cancelled."""
+        interval = TICK_S if self.interactive else QUIET_TICK_S
+        while True:
+            await asyncio.sleep(interval)
+            elapsed = time.monotonic() - started
+            if self.interactive:
+                self.stream.write(f"\r\x1b[K{label}: waiting for the model ... {elapsed:.0f} s")
+                self._ticker_shown = True
+            else:
+                self.stream.write(f"{label}: still waiting ({elapsed:.0f} s)\n")
+            self.stream.flush()

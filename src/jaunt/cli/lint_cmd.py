@@ -1,16 +1,157 @@
-"""`jaunt-prompts lint` (not implemented yet)."""
+"""``jaunt-prompts lint``: check prompt templates for placeholder and instruction problems.
+
+With no PATH it lints the packaged templates, every set directory under ``./prompts/`` and
+the ``[prompts]`` overrides of ``./jaunt.toml``. A PATH may be a template file, a set
+directory (its ``*.md`` files), or a directory of set directories such as ``prompts/``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from jaunt.cli.main import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from jaunt.config import CONFIG_FILE_NAME, load_config
+from jaunt.errors import JauntConfigError
+from jaunt.lint import (
+    RULES,
+    Finding,
+    find_rule,
+    has_errors,
+    lint_file,
+    lint_prompts_config,
+    lint_set_dir,
+    lint_template_set,
+)
+from jaunt.lint.report import (
+    OUTPUT_FORMATS,
+    explain,
+    format_github,
+    format_json,
+    format_text,
+    relative_to,
+    rule_table,
+    summary,
+    use_color,
+)
+from jaunt.template_set import TEMPLATE_NAMES, load_packaged_set
+
+PROMPTS_DIR = "prompts"
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser("lint", help="(not implemented yet)")
+    parser = subparsers.add_parser(
+        "lint",
+        help="check prompt templates (placeholders, required instructions, files)",
+        description=(
+            "Lint prompt templates. Without PATH: the packaged templates, every set under "
+            "./prompts/ and the [prompts] overrides of ./jaunt.toml. Exit 0 when there are no "
+            "errors (warnings allowed), 1 on errors, 2 on usage or I/O errors."
+        ),
+    )
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="template file, template set directory, or directory of set directories",
+    )
+    parser.add_argument(
+        "--format",
+        choices=OUTPUT_FORMATS,
+        default="text",
+        help="text (path:line:col: CODE message), json, or github (workflow annotations)",
+    )
+    parser.add_argument(
+        "--list-rules", action="store_true", help="list every rule with its code and exit"
+    )
+    parser.add_argument("--explain", metavar="CODE", help="show the documentation of one rule")
     parser.set_defaults(func=run)
 
 
+@dataclass
+class _Run:
+    findings: list[Finding] = field(default_factory=list)
+    files: set[str] = field(default_factory=set)
+
+
+class _UsageError(Exception):
+    pass
+
+
 def run(args: argparse.Namespace) -> int:
-    print("jaunt-prompts lint: not implemented yet")
-    return 2
+    if args.list_rules:
+        for line in rule_table(RULES.values()):
+            print(line)
+        return EXIT_OK
+    if args.explain:
+        found = find_rule(args.explain)
+        if found is None:
+            print(f"jaunt-prompts lint: unknown rule {args.explain!r}", file=sys.stderr)
+            return EXIT_USAGE
+        print(explain(found))
+        return EXIT_OK
+    try:
+        result = _lint_paths(args.paths) if args.paths else _lint_defaults()
+    except (_UsageError, JauntConfigError) as exc:
+        print(f"jaunt-prompts lint: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    findings = sorted(set(relative_to(result.findings, Path.cwd())))
+    if args.format == "json":
+        print(format_json(findings))
+    else:
+        lines = (
+            format_github(findings)
+            if args.format == "github"
+            else format_text(findings, color=use_color(sys.stdout.isatty(), os.environ))
+        )
+        for line in lines:
+            print(line)
+    print(summary(findings, len(result.files)), file=sys.stderr)
+    return EXIT_FINDINGS if has_errors(findings) else EXIT_OK
+
+
+def _lint_defaults() -> _Run:
+    result = _Run()
+    packaged = load_packaged_set()
+    result.findings += lint_template_set(packaged)
+    result.files.update(packaged.path_of(n) for n in TEMPLATE_NAMES)
+    prompts_dir = Path(PROMPTS_DIR)
+    if prompts_dir.is_dir():
+        for set_dir in sorted(p for p in prompts_dir.iterdir() if p.is_dir()):
+            _add_set_dir(result, set_dir)
+    config_path = Path(CONFIG_FILE_NAME)
+    if config_path.is_file():
+        prompts = load_config(config_path).prompts
+        result.findings += lint_prompts_config(prompts)
+        result.files.update(p for p in (getattr(prompts, n) for n in TEMPLATE_NAMES) if p)
+    return result
+
+
+def _lint_paths(paths: list[str]) -> _Run:
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise _UsageError(", ".join(f"{p}: no such file or directory" for p in missing))
+    result = _Run()
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            result.findings += lint_file(path)
+            result.files.add(str(path))
+        elif any(path.glob("*.md")):
+            _add_set_dir(result, path)
+        else:
+            set_dirs = sorted(p for p in path.iterdir() if p.is_dir() and any(p.glob("*.md")))
+            if not set_dirs:
+                raise _UsageError(f"{raw}: no *.md templates in this directory or its sets")
+            for set_dir in set_dirs:
+                _add_set_dir(result, set_dir)
+    return result
+
+
+def _add_set_dir(result: _Run, set_dir: Path) -> None:
+    result.findings += lint_set_dir(set_dir)
+    result.files.update(str(p) for p in set_dir.glob("*.md"))

@@ -1,0 +1,102 @@
+"""Output formats of ``jaunt-prompts lint``: text, JSON and GitHub workflow annotations."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Literal
+
+from jaunt.lint.findings import Finding
+from jaunt.lint.rules import Rule
+
+OutputFormat = Literal["text", "json", "github"]
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("text", "json", "github")
+
+_RED = "\x1b[31m"
+_YELLOW = "\x1b[33m"
+_BOLD = "\x1b[1m"
+_RESET = "\x1b[0m"
+
+
+def use_color(stream_isatty: bool, environ: os._Environ[str] | dict[str, str]) -> bool:
+    """Colour only on a terminal, and never when ``NO_COLOR`` is set to anything non-empty."""
+    return stream_isatty and not environ.get("NO_COLOR")
+
+
+def relative_to(findings: Iterable[Finding], cwd: str | os.PathLike[str]) -> list[Finding]:
+    """Findings with paths under ``cwd`` made relative to it (others stay as they are)."""
+    base = Path(cwd).resolve()
+    shown: list[Finding] = []
+    for f in findings:
+        try:
+            rel = Path(f.path).resolve().relative_to(base)
+        except (ValueError, OSError):
+            shown.append(f)
+        else:
+            shown.append(replace(f, path=rel.as_posix()))
+    return shown
+
+
+def format_text(findings: Iterable[Finding], *, color: bool = False) -> Iterator[str]:
+    """``path:line:col: CODE message`` lines; warnings end in ``(warning)``."""
+    for f in findings:
+        suffix = " (warning)" if f.severity == "warning" else ""
+        if color:
+            tint = _RED if f.severity == "error" else _YELLOW
+            yield (
+                f"{_BOLD}{f.path}:{f.line}:{f.column}:{_RESET} "
+                f"{tint}{_BOLD}{f.code}{_RESET} {f.message}{suffix}"
+            )
+        else:
+            yield f"{f}{suffix}"
+
+
+def format_json(findings: Iterable[Finding]) -> str:
+    """A JSON list of ``{path, line, column, code, severity, message}`` objects."""
+    return json.dumps([asdict(f) for f in findings], indent=2, ensure_ascii=False)
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_github(findings: Iterable[Finding]) -> Iterator[str]:
+    """GitHub Actions workflow commands: ``::error file=..,line=..,col=..,title=CODE::msg``."""
+    for f in findings:
+        props = ",".join(
+            (
+                f"file={_escape_property(f.path)}",
+                f"line={f.line}",
+                f"col={f.column}",
+                f"title={_escape_property(f.code)}",
+            )
+        )
+        yield f"::{f.severity} {props}::{_escape_data(f.message)}"
+
+
+def summary(findings: Sequence[Finding], files: int) -> str:
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    checked = f"{files} template file{'s' if files != 1 else ''} checked"
+    if not findings:
+        return f"All checks passed ({checked})."
+    parts = [f"{errors} error{'s' if errors != 1 else ''}"]
+    if warnings:
+        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    return f"Found {' and '.join(parts)} ({checked})."
+
+
+def rule_table(rules: Iterable[Rule]) -> Iterator[str]:
+    for r in rules:
+        yield f"{r.code}  {r.severity:<7}  {r.name:<36}  {r.summary}"
+
+
+def explain(r: Rule) -> str:
+    return f"{r.code} {r.name} ({r.severity}; applies to {r.applies_to})\n\n{r.summary}\n\n{r.doc}"

@@ -11,8 +11,11 @@ Block formatting is deterministic:
   triple backticks cannot close it early, and no delimiter can be mistaken for Python.
 * Specs keep the order jaunt gives (the order of the spec module); dependency APIs and
   generated modules are sorted by key.
-* Line endings inside texts are normalised to ``\\n`` and trailing blank lines dropped; an
-  empty block renders as the explicit marker ``(none)``.
+* Line endings inside texts are normalised to ``\\n``, trailing whitespace is dropped from
+  every line, and leading and trailing blank lines are dropped; an empty block renders as
+  the explicit marker ``(none)``.
+* Error context entries keep their order: one-line entries (``previous output errors:
+  ...``) one per line, a multi-line entry (the previous output) between blank lines.
 * The error context block is empty on a first attempt, so a retry only appends to the
   user message: the system message and the start of the user message stay identical and
   the provider's prompt cache is reused.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from typing import TypeVar
 
 from jaunt.generate.base import ModuleSpecContext
@@ -45,7 +49,8 @@ _BACKTICK_RUN = re.compile(r"`{3,}")
 
 
 def _normalise(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip("\n")
 
 
 def fenced(text: str, info: str = "python") -> str:
@@ -87,9 +92,17 @@ def format_keyed_block(items: Mapping[_Key, str], heading: str) -> str:
 
 
 def format_error_context_block(error_context: Sequence[str]) -> str:
-    if not error_context:
+    entries = [text for text in map(_normalise, error_context) if text]
+    if not entries:
         return ""
-    body = "\n".join(_normalise(line) for line in error_context)
+    if not entries:
+        return ""
+    # One-line entries (the error lines) stay a compact list; a multi-line entry (the
+    # previous output) is set off by blank lines so its fence starts on a line of its own.
+    body = entries[0]
+    for before, entry in pairwise(entries):
+        body += "\n\n" if "\n" in before or "\n" in entry else "\n"
+        body += entry
     return (
         "\n## Errors in your previous answer\n\n"
         "Your previous answer was rejected. Fix every problem below and answer again with the "
@@ -137,8 +150,11 @@ def render_messages(
 def messages_to_markdown(messages: Sequence[Message]) -> str:
     """The readable form used by snapshots and ``render --out``: a heading per message role.
 
+    Each message is ``# <role>``, a blank line, its content and a newline; messages are
+    separated by a blank line. The role is a level-1 heading because the templates use
+    ``##`` for their own sections, so the outline reads message > section > spec.
     Message contents never end in whitespace (see :func:`render_messages`), so the contents
     can be read back exactly: each is the text between its heading's blank line and the
     newline that ends it.
     """
-    return "\n".join(f"## {m['role']}\n\n{m['content']}\n" for m in messages)
+    return "\n".join(f"# {m['role']}\n\n{m['content']}\n" for m in messages)

@@ -130,7 +130,12 @@ def parse_fixture(text: str, *, path: str, name: str | None = None) -> Fixture:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise reader.fail(None, f"invalid TOML: {exc}") from None
+        message = str(exc)
+        if "(at end of document)" in message:
+            # tomllib gives no line here; the end of the file is where it gave up.
+            last_line = len(text.splitlines()) or 1
+            message = message.replace("(at end of document)", f"(at end of file, line {last_line})")
+        raise reader.fail(None, f"invalid TOML: {message}") from None
     for unknown in sorted(set(data) - _TOP_KEYS):
         raise reader.fail(unknown, f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})")
     for key in _REQUIRED_TOP:
@@ -255,6 +260,9 @@ def dump_fixture(
         lines.append("]")
     if ctx.skills_block:
         lines.append(f"skills_block = {toml_string(ctx.skills_block)}")
+    if not ctx.spec_sources:
+        # ``specs`` is required when loading: an empty context still round-trips.
+        lines.append("specs = []")
     for ref, source in ctx.spec_sources.items():
         lines += ["", "[[specs]]", f"ref = {toml_string(ref)}", f"source = {toml_string(source)}"]
         if ctx.decorator_prompts.get(ref):

@@ -26,7 +26,9 @@ CODE_ONLY = re.compile(
     r"|\b(?:no|without)[ \t]+(?:markdown|commentary|explanations?|prose)\b"
     r"|\bnothing[ \t]+(?:but|except|other[ \t]+than)[ \t]+(?:the[ \t]+)?(?:python[ \t]+)?"
     r"(?:code|source)\b"
-    r"|\b(?:do[ \t]+not|don't|never)[ \t]+wrap\b",
+    r"|\b(?:do[ \t]+not|don't|never)[ \t]+wrap\b"
+    r"|\b(?:do[ \t]+not|don't|never)[ \t]+(?:use|add|include)\b[^.\n]{0,30}?"
+    r"\b(?:fences?|markdown|backticks)\b",
     _FLAGS,
 )
 
@@ -80,7 +82,7 @@ def mentions(pattern: re.Pattern[str], *texts: str) -> bool:
 def requests(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
     """Every match of ``pattern`` that is a request, not a prohibition."""
     for match in pattern.finditer(text):
-        if _negated(text, match.start()):
+        if _negated(text, match.start(), match.end()):
             continue
         gap = match.groupdict().get("gap")
         if gap is not None and _ABOUT_TESTS.search(gap):
@@ -88,8 +90,9 @@ def requests(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
         yield match
 
 
-def _negated(text: str, start: int) -> bool:
+def _negated(text: str, start: int, end: int) -> bool:
+    """A negation in the clause before or inside the match ("write the module without tests")."""
     clause_start = max(0, start - 400)
-    for brk in _CLAUSE_BREAK.finditer(text, max(0, start - 400), start):
+    for brk in _CLAUSE_BREAK.finditer(text, clause_start, start):
         clause_start = brk.end()
-    return _NEGATION.search(text, clause_start, start) is not None
+    return _NEGATION.search(text, clause_start, end) is not None

@@ -181,9 +181,9 @@ def test_jp006_block_used_twice() -> None:
 
 
 def test_jp006_short_names_may_repeat() -> None:
-    assert lint(GOOD_BUILD_MODULE + "") == []
-    assert "{{generated_module}}" in PACKAGED["build_module"]
-    assert PACKAGED["build_module"].count("{{generated_module}}") == 2
+    text = GOOD_BUILD_MODULE.replace("Write", "Answer with `{{generated_module}}`. Write")
+    assert text.count("{{generated_module}}") == 2
+    assert lint(text) == []
 
 
 # ---- JP007 placeholder-in-system-template ------------------------------------------------------

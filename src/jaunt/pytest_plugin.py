@@ -104,4 +104,12 @@ def jaunt_prompt_snapshot(request: pytest.FixtureRequest) -> Any:
             "`pip install syrupy` or `uv add --group dev syrupy`",
             pytrace=False,
         )
-    return request.getfixturevalue("snapshot").use_extension(MarkdownSnapshotExtension)
+    try:
+        snapshot = request.getfixturevalue("snapshot")
+    except pytest.FixtureLookupError:
+        pytest.fail(
+            "jaunt_prompt_snapshot needs syrupy's pytest plugin, which is not active "
+            "(was it disabled with `-p no:syrupy`?)",
+            pytrace=False,
+        )
+    return snapshot.use_extension(MarkdownSnapshotExtension)

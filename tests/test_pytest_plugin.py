@@ -1,0 +1,156 @@
+"""The ``jaunt_prompts`` pytest plugin, exercised in throwaway projects with ``pytester``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+FIXTURE = '''\
+description = "One spec."
+kind = "build"
+spec_module = "app.math"
+generated_module = "app.__generated__.math"
+expected_names = ["double"]
+
+[[specs]]
+ref = "app.math:double"
+source = \'\'\'
+def double(x: int) -> int:
+    """Return twice ``x``."""
+\'\'\'
+'''
+
+MODULE_TEMPLATE = """\
+Write `{{generated_module}}` for `{{spec_module}}`: Python code only, no Markdown fences.
+Do not edit any user file. The module must define these names:
+
+{{expected_names}}
+
+{{specs_block}}
+
+{{deps_api_block}}
+
+{{deps_generated_block}}
+{{error_context_block}}
+"""
+
+TEST_FILE = """\
+def test_prompts(jaunt_prompt_case, jaunt_prompt_snapshot):
+    assert jaunt_prompt_case.markdown() == jaunt_prompt_snapshot
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A project with jaunt.toml pointing [prompts] at its own build_module template."""
+    pytester.makefile(".toml", jaunt='[prompts]\nbuild_module = "prompts/build_module.md"\n')
+    (pytester.path / "prompts").mkdir()
+    (pytester.path / "prompts" / "build_module.md").write_text(MODULE_TEMPLATE, encoding="utf-8")
+    (pytester.path / "prompt_fixtures").mkdir()
+    (pytester.path / "prompt_fixtures" / "double.toml").write_text(FIXTURE, encoding="utf-8")
+    pytester.makepyfile(test_prompts=TEST_FILE)
+    return pytester
+
+
+def _snapshot_file(project: pytest.Pytester) -> Path:
+    return project.path / "__snapshots__" / "test_prompts" / "test_prompts[project-double].md"
+
+
+def test_write_pass_then_fail_on_template_change(project: pytest.Pytester) -> None:
+    first = project.runpytest("--snapshot-update")
+    first.assert_outcomes(passed=1)
+    first.stdout.fnmatch_lines(["*1 snapshot generated*"])
+    snapshot = _snapshot_file(project).read_text(encoding="utf-8")
+    assert snapshot.startswith("# system\n\nYou are the code generator of jaunt")
+    assert "Write `app.__generated__.math` for `app.math`" in snapshot
+    assert 'def double(x: int) -> int:\n    """Return twice ``x``."""' in snapshot
+
+    project.runpytest().assert_outcomes(passed=1)
+
+    template = project.path / "prompts" / "build_module.md"
+    template.write_text(MODULE_TEMPLATE.replace("Python code only", "Python source only"), "utf-8")
+    changed = project.runpytest()
+    changed.assert_outcomes(failed=1)
+    changed.stdout.fnmatch_lines(["*- Write*Python code only*", "*+ Write*Python source only*"])
+
+    project.runpytest("--snapshot-update").assert_outcomes(passed=1)
+    assert "Python source only" in _snapshot_file(project).read_text(encoding="utf-8")
+
+
+def test_ini_options_choose_fixtures_and_sets(project: pytest.Pytester) -> None:
+    (project.path / "prompt_fixtures").rename(project.path / "cases")
+    (project.path / "sets" / "terse").mkdir(parents=True)
+    (project.path / "sets" / "terse" / "build_module.md").write_text(MODULE_TEMPLATE, "utf-8")
+    project.makeini(
+        "[pytest]\njaunt_prompt_fixtures = cases\njaunt_prompt_sets =\n    sets/terse\n"
+    )
+    result = project.runpytest("--snapshot-update", "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_prompts?terse-double? PASSED*"])
+
+
+def test_without_jaunt_toml_the_packaged_set_is_snapshot(project: pytest.Pytester) -> None:
+    (project.path / "jaunt.toml").unlink()
+    result = project.runpytest("--snapshot-update", "-v")
+    result.stdout.fnmatch_lines(["*test_prompts?packaged-double? PASSED*"])
+
+
+def test_broken_fixture_is_a_one_line_collection_error(project: pytest.Pytester) -> None:
+    (project.path / "prompt_fixtures" / "double.toml").write_text(
+        FIXTURE.replace('kind = "build"', 'kind = "built"'), encoding="utf-8"
+    )
+    result = project.runpytest()
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(
+        ['*jaunt prompt cases: *double.toml: key \'kind\': must be "build" or "test"*']
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_broken_template_and_config_are_reported(project: pytest.Pytester) -> None:
+    (project.path / "prompts" / "build_module.md").write_text("{{specs_block}", encoding="utf-8")
+    result = project.runpytest()
+    result.stdout.fnmatch_lines(["*jaunt prompt cases: *build_module.md:1:1: *"])
+    (project.path / "jaunt.toml").write_text("[prompts]\nbuild_modul = 'x'\n", encoding="utf-8")
+    result = project.runpytest()
+    result.stdout.fnmatch_lines(["*jaunt prompt cases: *jaunt.toml: key 'prompts.build_modul'*"])
+
+
+def test_empty_fixture_dir_is_an_error(project: pytest.Pytester) -> None:
+    (project.path / "prompt_fixtures" / "double.toml").unlink()
+    result = project.runpytest()
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*jaunt prompt cases: no *.toml fixtures in*prompt_fixtures*"])
+
+
+def test_missing_syrupy_gives_an_install_hint(project: pytest.Pytester) -> None:
+    # Simulates an environment without syrupy: its import fails and its plugin is absent.
+    project.makeconftest(
+        "import sys\n"
+        "for name in [n for n in sys.modules if n.split('.')[0] == 'syrupy']:\n"
+        "    sys.modules[name] = None\n"
+        "sys.modules.pop('jaunt.snapshot', None)\n"
+    )
+    result = project.runpytest("-p", "no:syrupy")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*jaunt_prompt_snapshot needs syrupy*pip install syrupy*"])
+
+
+def test_disabled_syrupy_plugin_is_named(project: pytest.Pytester) -> None:
+    result = project.runpytest("-p", "no:syrupy")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*needs syrupy's pytest plugin, which is not active*"])
+
+
+def test_plugin_and_cases_import_without_syrupy() -> None:
+    code = (
+        "import sys, jaunt.pytest_plugin, jaunt.prompt_cases\n"
+        "assert 'syrupy' not in sys.modules, 'syrupy imported'\n"
+        "assert 'openai' not in sys.modules, 'openai imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

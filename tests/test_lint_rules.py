@@ -337,6 +337,9 @@ def test_jp013_build_template_asking_for_tests(request_text: str) -> None:
         "You must not generate tests.",
         "Write the implementation of the specs; no tests.",
         "Write the module without tests.",
+        "Write code for the tests to import.",
+        "Stay consistent with tests in the repository.",
+        "Write testable code.",
     ],
 )
 def test_jp013_prohibitions_are_not_requests(prohibition: str) -> None:
@@ -369,6 +372,7 @@ def test_jp014_test_template_asking_for_implementation(request_text: str) -> Non
         "Write the tests, implementing the test specs of the module.",
         "Implement the test functions the specs describe.",
         "Do not reimplement the code under test.",
+        "Write tests for the implementation.",
     ],
 )
 def test_jp014_prohibitions_and_test_work_pass(fine: str) -> None:

@@ -51,15 +51,19 @@ NEVER_EDIT_USER_FILES = re.compile(
     _FLAGS,
 )
 
+# "tests" followed by one of these is the subject of the sentence, not the thing requested
+# ("write code for the tests to import", "add hooks the tests can call").
+_TESTS_AS_SUBJECT = r"(?![ \t]+(?:specs?|modules?|will|can|may|must|should|to|import|run|pass)\b)"
 ASKS_FOR_TESTS = re.compile(
-    rf"\b{_VERBS}\b{_GAP}(?:unit[ \t]+|pytest[ \t]+|doc)?tests?\b(?![ \t]+specs?\b)"
-    r"|\b(?:with|plus|along[ \t]+with)[ \t]+(?:unit[ \t]+|pytest[ \t]+)?tests\b",
+    rf"\b{_VERBS}\b{_GAP}(?:unit[ \t]+|pytest[ \t]+|doc)?tests?\b{_TESTS_AS_SUBJECT}"
+    r"|\b(?:implementation|module|code|answer|functions?)[ \t]+(?:together[ \t]+)?"
+    r"(?:with|plus|along[ \t]+with)[ \t]+(?:unit[ \t]+|pytest[ \t]+)?tests\b",
     _FLAGS,
 )
 
 ASKS_FOR_IMPLEMENTATION = re.compile(
-    rf"\b{_VERBS}\b{_GAP}implementations?\b"
-    rf"|\bimplement(?:s|ing)?\b(?P<gap>{_GAP})"
+    rf"\b{_VERBS}\b(?P<gap1>{_GAP})implementations?\b"
+    rf"|\bimplement(?:s|ing)?\b(?P<gap2>{_GAP})"
     r"(?:functions?|class(?:es)?|methods?|code[ \t]+under[ \t]+test|logic|module)\b",
     _FLAGS,
 )
@@ -70,8 +74,9 @@ _NEGATION = re.compile(
     _FLAGS,
 )
 _CLAUSE_BREAK = re.compile(r"[.;:!?\n]|,[ \t]*(?:and|but|then|also)\b|[ \t]but[ \t]", _FLAGS)
-# The object of "implement" is the tests themselves ("implement the test functions").
-_ABOUT_TESTS = re.compile(r"\btests?[ \t]*$", _FLAGS)
+# The request is about the tests themselves ("implement the test functions", "write tests for
+# the implementation").
+_ABOUT_TESTS = re.compile(r"\btests?\b", _FLAGS)
 
 
 def mentions(pattern: re.Pattern[str], *texts: str) -> bool:
@@ -84,8 +89,8 @@ def requests(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
     for match in pattern.finditer(text):
         if _negated(text, match.start(), match.end()):
             continue
-        gap = match.groupdict().get("gap")
-        if gap is not None and _ABOUT_TESTS.search(gap):
+        gaps = (g for name, g in match.groupdict().items() if name.startswith("gap") and g)
+        if any(_ABOUT_TESTS.search(gap) for gap in gaps):
             continue
         yield match
 

@@ -277,3 +277,25 @@ def test_real_subprocess(tmp_path: Path) -> None:
         check=False,
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_list_rules_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = lint(capsys, "--list-rules", "--format", "json")
+    assert code == 0
+    rules = json.loads(out)
+    assert [r["code"] for r in rules] == sorted(r["code"] for r in rules)
+    assert {"code", "name", "severity", "applies_to", "summary", "doc"} <= set(rules[0])
+
+
+def test_markdown_format_is_only_for_the_rule_list(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = lint(capsys, "--format", "markdown")
+    assert code == 2
+    assert "--list-rules" in err
+
+
+def test_docs_rule_reference_is_up_to_date(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = lint(capsys, "--list-rules", "--format", "markdown")
+    assert code == 0
+    assert (REPO / "docs" / "lint-rules.md").read_text(encoding="utf-8") == out, (
+        "regenerate: uv run jaunt-prompts lint --list-rules --format markdown > docs/lint-rules.md"
+    )

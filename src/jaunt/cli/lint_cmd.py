@@ -8,9 +8,10 @@ directory (its ``*.md`` files), or a directory of set directories such as ``prom
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from jaunt.lint.report import (
     format_text,
     relative_to,
     rule_table,
+    rules_markdown,
     summary,
     use_color,
 )
@@ -61,9 +63,10 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=OUTPUT_FORMATS,
+        choices=(*OUTPUT_FORMATS, "markdown"),
         default="text",
-        help="text (path:line:col: CODE message), json, or github (workflow annotations)",
+        help="text (path:line:col: CODE message), json, or github (workflow annotations); "
+        "with --list-rules also markdown",
     )
     parser.add_argument(
         "--list-rules", action="store_true", help="list every rule with its code and exit"
@@ -84,9 +87,17 @@ class _UsageError(Exception):
 
 def run(args: argparse.Namespace) -> int:
     if args.list_rules:
-        for line in rule_table(RULES.values()):
-            print(line)
+        if args.format == "json":
+            print(json.dumps([asdict(r) for r in RULES.values()], indent=2))
+        elif args.format == "markdown":
+            print(rules_markdown(RULES.values()), end="")
+        else:
+            for line in rule_table(RULES.values()):
+                print(line)
         return EXIT_OK
+    if args.format == "markdown":
+        print("jaunt-prompts lint: --format markdown is for --list-rules", file=sys.stderr)
+        return EXIT_USAGE
     if args.explain:
         found = find_rule(args.explain)
         if found is None:

@@ -100,3 +100,23 @@ def rule_table(rules: Iterable[Rule]) -> Iterator[str]:
 
 def explain(r: Rule) -> str:
     return f"{r.code} {r.name} ({r.severity}; applies to {r.applies_to})\n\n{r.summary}\n\n{r.doc}"
+
+
+def rules_markdown(rules: Iterable[Rule]) -> str:
+    """The rule reference as Markdown (``docs/lint-rules.md`` is this text; a test keeps it so)."""
+    out = [
+        "# `jaunt-prompts lint` rules",
+        "",
+        "Generated from `jaunt.lint.rules`; regenerate with "
+        "`uv run jaunt-prompts lint --list-rules --format markdown > docs/lint-rules.md`.",
+        "",
+        "| Code | Name | Severity | Applies to | Summary |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    rules = list(rules)
+    out += (
+        f"| {r.code} | `{r.name}` | {r.severity} | {r.applies_to} | {r.summary} |" for r in rules
+    )
+    for r in rules:
+        out += ["", f"## {r.code} `{r.name}` ({r.severity})", "", r.doc]
+    return "\n".join(out) + "\n"

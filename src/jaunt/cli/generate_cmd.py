@@ -118,10 +118,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not args.fixtures and not args.all:
             raise _UsageError("name at least one FIXTURE, or pass --all")
+        fixtures = [load_fixture(path) for path in fixture_files(args)]
         config = _load_config(args.config)
         llm = llm_config_from_args(args, config)
         templates = template_set_from_args(args, config)
-        fixtures = [load_fixture(path) for path in fixture_files(args)]
         backend = _make_backend(llm, templates)
     except (JauntError, _UsageError) as exc:
         print(f"{PROG}: error: {exc}", file=err)
@@ -245,6 +245,7 @@ class AttemptReport:
     usage: TokenUsage | None = None
     errors: list[str] = field(default_factory=list)
     source: str | None = None
+    aborted: bool = False
 
 
 @dataclass
@@ -297,6 +298,10 @@ class ReportingBackend(GeneratorBackend):
         except ModelAnswerError as exc:
             report.errors = [str(exc)]
             raise
+        except BaseException:
+            # Not the model's answer (server down, cancelled): the command reports it once.
+            report.aborted = True
+            raise
         else:
             report.source = source
             report.errors = validate_generated_source(source, ctx.expected_names)
@@ -323,6 +328,9 @@ class ReportingBackend(GeneratorBackend):
 
     def _report(self, label: str, report: AttemptReport) -> None:
         if self.progress is None:
+            return
+        if report.aborted:
+            self.progress.line(f"{label}: no answer after {report.seconds:.1f} s")
             return
         status = "ok" if not report.errors else "FAILED"
         usage = report.usage

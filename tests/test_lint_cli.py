@@ -299,3 +299,14 @@ def test_docs_rule_reference_is_up_to_date(capsys: pytest.CaptureFixture[str]) -
     assert (REPO / "docs" / "lint-rules.md").read_text(encoding="utf-8") == out, (
         "regenerate: uv run jaunt-prompts lint --list-rules --format markdown > docs/lint-rules.md"
     )
+
+
+def test_a_file_reached_twice_is_counted_once(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(project / "prompts" / "s" / "build_module.md", BAD_MODULE)
+    write(project / "jaunt.toml", '[prompts]\nbuild_module = "prompts/s/build_module.md"\n')
+    code, out, err = lint(capsys)
+    assert code == 1
+    assert "(5 template files checked)" in err
+    assert len(out.splitlines()) == len(set(out.splitlines()))

@@ -442,3 +442,8 @@ def test_prompts_config_overrides(tmp_path: Path) -> None:
     assert lint_prompts_config(PromptsConfig()) == []
     [missing] = lint_prompts_config(PromptsConfig(test_system=str(tmp_path / "gone.md")))
     assert missing.code == "JP020"
+
+
+def test_missing_set_dir_is_a_finding(tmp_path: Path) -> None:
+    [finding] = lint_set_dir(tmp_path / "nope")
+    assert (finding.code, finding.message) == ("JP020", "template set directory not found")

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,11 @@ def add_parser(subparsers: Any) -> None:
 @dataclass
 class _Run:
     findings: list[Finding] = field(default_factory=list)
-    files: set[str] = field(default_factory=set)
+    files: set[Path] = field(default_factory=set)
+
+    def add_files(self, paths: Iterable[str | Path]) -> None:
+        # Resolved, so a file reached both from prompts/ and from jaunt.toml counts once.
+        self.files.update(Path(p).resolve() for p in paths)
 
 
 class _UsageError(Exception):
@@ -129,7 +134,7 @@ def _lint_defaults() -> _Run:
     result = _Run()
     packaged = load_packaged_set()
     result.findings += lint_template_set(packaged)
-    result.files.update(packaged.path_of(n) for n in TEMPLATE_NAMES)
+    result.add_files(packaged.path_of(n) for n in TEMPLATE_NAMES)
     prompts_dir = Path(PROMPTS_DIR)
     if prompts_dir.is_dir():
         for set_dir in sorted(p for p in prompts_dir.iterdir() if p.is_dir()):
@@ -138,7 +143,7 @@ def _lint_defaults() -> _Run:
     if config_path.is_file():
         prompts = load_config(config_path).prompts
         result.findings += lint_prompts_config(prompts)
-        result.files.update(p for p in (getattr(prompts, n) for n in TEMPLATE_NAMES) if p)
+        result.add_files(p for p in (getattr(prompts, n) for n in TEMPLATE_NAMES) if p)
     return result
 
 
@@ -151,7 +156,7 @@ def _lint_paths(paths: list[str]) -> _Run:
         path = Path(raw)
         if not path.is_dir():
             result.findings += lint_file(path)
-            result.files.add(str(path))
+            result.add_files([path])
         elif any(path.glob("*.md")):
             _add_set_dir(result, path)
         else:
@@ -165,4 +170,4 @@ def _lint_paths(paths: list[str]) -> _Run:
 
 def _add_set_dir(result: _Run, set_dir: Path) -> None:
     result.findings += lint_set_dir(set_dir)
-    result.files.update(str(p) for p in set_dir.glob("*.md"))
+    result.add_files(set_dir.glob("*.md"))

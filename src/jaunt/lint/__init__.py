@@ -119,6 +119,8 @@ def lint_set_dir(directory: str | os.PathLike[str]) -> list[Finding]:
     rules and reported as ``JP008``.
     """
     root = Path(directory)
+    if not root.is_dir():
+        return [rule("JP020").finding(str(root), 1, 1, "template set directory not found")]
     findings: list[Finding] = []
     paths: dict[TemplateName, str] = {}
     for file in sorted(root.glob("*.md")):

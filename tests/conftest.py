@@ -1,5 +1,9 @@
-"""Shared pytest setup. Real-model server fixture: see real_model_server.py."""
+"""Shared pytest setup.
 
-from real_model_server import real_model_server
+From real_model_server.py: the ``real_model_server`` fixture, and the hook that runs
+``real_model`` tests only when ``-m real_model`` selects them.
+"""
 
-__all__ = ["real_model_server"]
+from real_model_server import pytest_collection_modifyitems, real_model_server
+
+__all__ = ["pytest_collection_modifyitems", "real_model_server"]

@@ -1,9 +1,11 @@
-"""Pytest fixtures for the real-model tests (loaded by conftest.py).
+"""Pytest fixtures and hooks for the real-model tests (loaded by conftest.py).
 
 ``real_model_server`` starts llama-cpp-python's server with SmolLM2-135M once per session
-on a free loopback port and stops it by its process id at the end. Without the ``e2e``
-dependency group every test using it is skipped with the reason, so a plain
-``uv run pytest`` stays fast.
+on a free loopback port and stops it by its process id at the end.
+
+Tests marked ``real_model`` run only when selected (``pytest -m real_model``), so a plain
+``uv run pytest`` stays fast even where the ``e2e`` group is installed; selected without
+the group, they skip with the reason.
 """
 
 from __future__ import annotations
@@ -13,6 +15,17 @@ from collections.abc import Iterator
 import pytest
 
 from jaunt.testing.llama_server import LlamaServer, ServerStartError, missing_requirements
+
+MARKER = "real_model"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if MARKER in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason=f"real-model test: select it with -m {MARKER}")
+    for item in items:
+        if item.get_closest_marker(MARKER) is not None:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

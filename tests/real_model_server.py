@@ -5,11 +5,12 @@ on a free loopback port and stops it by its process id at the end.
 
 Tests marked ``real_model`` run only when selected (``pytest -m real_model``), so a plain
 ``uv run pytest`` stays fast even where the ``e2e`` group is installed; selected without
-the group, they skip with the reason.
+the group, they skip with the reason (or fail, when ``JAUNT_REQUIRE_REAL_MODEL=1``).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +18,8 @@ import pytest
 from jaunt.testing.llama_server import LlamaServer, ServerStartError, missing_requirements
 
 MARKER = "real_model"
+# Set by CI: there a missing model is a failure, never a quiet skip.
+REQUIRE_ENV = "JAUNT_REQUIRE_REAL_MODEL"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -32,6 +35,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def real_model_server() -> Iterator[LlamaServer]:
     reason = missing_requirements()
     if reason is not None:
+        if os.environ.get(REQUIRE_ENV, "").strip() not in ("", "0"):
+            pytest.fail(f"{REQUIRE_ENV} is set but {reason}", pytrace=False)
         pytest.skip(f"real model unavailable: {reason}")
     try:
         with LlamaServer.start() as server:

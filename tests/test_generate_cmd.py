@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -353,3 +354,33 @@ def test_console_entry_point_runs_in_a_fresh_process(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == GOOD
+
+
+def test_ctrl_c_stops_a_waiting_generation_with_exit_130(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    write_config(tmp_path, server)
+    server.default = Reply(content=GOOD, delay_s=30)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jaunt.cli.main", "generate", "pricing"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        seen = ""
+        while "asking the model" not in seen:
+            line = process.stderr.readline()
+            assert line, f"exited early: {seen}"
+            seen += line
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130
+    assert "jaunt-prompts generate: interrupted" in err
+    assert "Traceback" not in err
+    assert out == ""

@@ -8,7 +8,8 @@ fixture's module is written to ``DIR/<fixture>.py`` (``DIR/<fixture>.failed.py``
 last answer of a fixture that never validated).
 
 Exit codes: 0 every module validated, 1 some did not, 2 usage, config, I/O or backend
-error (no model, missing key, unreachable server, broken fixture or template).
+error (no model, missing key, unreachable server, broken fixture or template), 130
+interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
 
 DEFAULT_FIXTURES_DIR = "prompt_fixtures"
 DEFAULT_SETS_DIR = "prompts"
@@ -145,6 +147,10 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         progress.line(f"{PROG}: error: cannot write output: {exc}")
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Not main()'s quiet exit 0: a script must not take a half-done run for success.
+        progress.line(f"{PROG}: interrupted")
+        return EXIT_INTERRUPTED
     failed = [o.fixture.name for o in outcomes if not o.result.ok]
     if len(outcomes) > 1:
         progress.line(

@@ -25,6 +25,7 @@ import contextlib
 import dataclasses
 import os
 import statistics
+from collections import Counter
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ class Run:
     seconds: float
     first_answer: str | None
     error: str = ""  # a backend error (not the model's answer)
+    first_failure: str = ""  # why attempt 1 failed, as a category (see failure_category)
 
 
 def pick_fixtures(names: list[str]) -> list[Fixture]:
@@ -93,7 +95,22 @@ async def one_run(llm: LLMConfig, fixture: Fixture) -> Run:
         completion_tokens=usage.completion_tokens,
         seconds=time.perf_counter() - started,
         first_answer=recorder.reports[0].source if recorder.reports else None,
+        first_failure=failure_category(result.attempt_errors[0]) if result.attempt_errors else "",
     )
+
+
+def failure_category(errors: list[str]) -> str:
+    """One word for what went wrong in an attempt ("" when nothing did)."""
+    if not errors:
+        return ""
+    first = errors[0]
+    if first.startswith("line "):
+        return "syntax error"
+    if first.startswith("Missing top-level definition"):
+        return "missing names"
+    if "cut off at the output token limit" in first:
+        return "cut off"
+    return "no code"
 
 
 @contextlib.contextmanager
@@ -123,6 +140,10 @@ def summarise(runs: list[Run], temperature: float) -> None:
         completion = statistics.mean(r.completion_tokens for r in answered)
         print(f"- mean tokens per generation: {prompt:.0f} prompt, {completion:.0f} completion")
         print(f"- mean time per generation: {statistics.mean(r.seconds for r in answered):.1f} s")
+    failures = Counter(r.first_failure for r in answered if r.first_failure)
+    if failures:
+        tally = ", ".join(f"{kind} {count}" for kind, count in failures.most_common())
+        print(f"- why attempt 1 failed: {tally}")
     print("\n| fixture | valid 1st | valid after retry | distinct 1st answers | mean s |")
     print("|---|---|---|---|---|")
     for name in dict.fromkeys(r.fixture for r in mine):

@@ -25,8 +25,8 @@ import contextlib
 import dataclasses
 import os
 import statistics
-from collections import Counter
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path

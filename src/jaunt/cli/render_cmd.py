@@ -1,16 +1,78 @@
-"""`jaunt-prompts render` (not implemented yet)."""
+"""``jaunt-prompts render``: render fixtures with a template set, offline.
+
+Default: a summary table (fixture, kind, set, characters, tokens, lint status) and the
+cacheable prefix of each kind on stdout; problems on stderr. One fixture: its messages on
+stdout (the snapshot text, so ``> file.md`` captures exactly that) and the summary on stderr.
+``--out DIR``: ``<DIR>/<fixture>.md`` per fixture, byte-identical to the snapshot of the case.
+Exit 0 ok, 1 when a fixture failed or the set has lint errors, 2 on usage or I/O errors.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
+
+from jaunt.authoring import Failed, Rendered, UsageError
+from jaunt.cli.common import add_source_options, color_for, session_from_args, usage_error
+from jaunt.cli.main import EXIT_FINDINGS, EXIT_OK
+from jaunt.errors import FixtureError
+from jaunt.lint import has_errors
+from jaunt.render_report import (
+    footer,
+    prefix_lines,
+    problem_lines,
+    summary_table,
+    write_output,
+)
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser("render", help="(not implemented yet)")
+    parser = subparsers.add_parser(
+        "render",
+        help="render fixtures with a template set: summary, messages, or files",
+        description=(
+            "Render prompt fixtures with a template set, offline (no API key, no network). "
+            "Prints a summary table with token counts and the cacheable prefix; for a single "
+            "fixture also its messages; with --out writes <out>/<fixture>.md (the snapshot text)."
+        ),
+    )
+    add_source_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("jaunt-prompts render: not implemented yet")
-    return 2
+    try:
+        session = session_from_args(args)
+        outcomes = session.render_all()
+    except (UsageError, FixtureError) as exc:
+        return usage_error("render", exc)
+    loaded = session.current_set()
+    single = len(outcomes) == 1 and not args.out
+    if args.out:
+        out_dir = Path(args.out)
+        try:
+            for o in outcomes:
+                if isinstance(o, Rendered):
+                    write_output(out_dir, o)
+        except OSError as exc:
+            return usage_error("render", f"cannot write to {out_dir}: {exc.strerror or exc}")
+    if single and isinstance(outcomes[0], Rendered):
+        sys.stdout.write(outcomes[0].markdown)
+        sys.stdout.flush()
+    # With the messages on stdout, the summary goes to stderr so a redirect captures them alone.
+    report = sys.stderr if single else sys.stdout
+    color = color_for(report)
+    for line in summary_table(outcomes, loaded, session.tokenizer, color=color):
+        print(line, file=report)
+    for line in prefix_lines(session.prefix_reports(), session.tokenizer):
+        print(line, file=report)
+    for line in problem_lines(outcomes, loaded, color=color_for(sys.stderr)):
+        print(line, file=sys.stderr)
+    summary = footer(outcomes, loaded)
+    if args.out:
+        summary += f" Files in {args.out}/."
+    print(summary, file=sys.stderr)
+    failed = any(isinstance(o, Failed) for o in outcomes)
+    return EXIT_FINDINGS if failed or has_errors(loaded.findings) else EXIT_OK

@@ -1,0 +1,401 @@
+"""The authoring loop's model: a template set and fixtures, rendered into per-fixture results.
+
+``jaunt-prompts render`` renders once and prints; ``jaunt-prompts watch`` keeps an
+:class:`AuthoringSession` alive and asks it to reload only what a file change touches. Both
+render through :func:`jaunt.prompt_cases.render_markdown`'s renderer, so an output file is
+byte for byte the snapshot of the same case.
+
+Nothing here stops at the first problem: a broken template fails only the fixtures of its
+kind, a broken fixture fails only itself, and every failure keeps the file and line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from jaunt.config import PromptsConfig
+from jaunt.errors import FixtureError, TemplateError, TemplateSyntaxError
+from jaunt.fixtures import FIXTURE_SUFFIX, Fixture, fixture_paths, load_fixture
+from jaunt.lint import Finding, lint_prompts_config, lint_set_dir, lint_template_set
+from jaunt.messages import Message, messages_to_markdown, render_messages
+from jaunt.prefix_cache import PrefixReport, analyze_prefix, request_tokens
+from jaunt.template_set import (
+    PACKAGED_SET_NAME,
+    TEMPLATE_NAMES,
+    TemplateName,
+    TemplateSet,
+    load_packaged_set,
+    load_template_file,
+    packaged_template_path,
+)
+from jaunt.templates import Template
+from jaunt.tokens import Tokenizer
+
+Kind = Literal["build", "test"]
+KINDS: tuple[Kind, ...] = ("build", "test")
+# The set name jaunt.toml's [prompts] gets: the pytest plugin's snapshot ids use it too.
+CONFIG_SET_NAME = "project"
+
+
+class UsageError(Exception):
+    """Bad command-line input: an unknown set or fixture, a missing directory."""
+
+
+def display_path(path: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None) -> str:
+    """``path`` relative to ``cwd`` (default: the current directory) when it lies under it."""
+    try:
+        return Path(path).resolve().relative_to(Path(cwd or Path.cwd()).resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path)
+
+
+def kind_of_template(name: TemplateName) -> Kind:
+    return "build" if name.startswith("build") else "test"
+
+
+# --- template sets ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetSource:
+    """Where a template set comes from: the packaged defaults, a directory, or ``[prompts]``."""
+
+    name: str
+    directory: Path | None = None
+    prompts: PromptsConfig | None = None
+
+    @classmethod
+    def packaged(cls) -> SetSource:
+        return cls(PACKAGED_SET_NAME)
+
+    @classmethod
+    def from_dir(cls, directory: str | os.PathLike[str]) -> SetSource:
+        root = Path(directory)
+        if not root.is_dir():
+            raise UsageError(f"template set directory not found: {root}")
+        return cls(root.resolve().name, directory=root.resolve())
+
+    @classmethod
+    def from_config(cls, prompts: PromptsConfig) -> SetSource:
+        if not any(getattr(prompts, n) for n in TEMPLATE_NAMES):
+            return cls.packaged()
+        return cls(CONFIG_SET_NAME, prompts=prompts)
+
+    def path_of(self, name: TemplateName) -> Path:
+        """The file ``name`` is read from: the override if there is one, else the packaged one."""
+        if self.directory is not None:
+            candidate = self.directory / f"{name}.md"
+            if candidate.exists():
+                return candidate
+        if self.prompts is not None and getattr(self.prompts, name):
+            return Path(getattr(self.prompts, name))
+        return Path(packaged_template_path(name))
+
+    def is_override(self, name: TemplateName) -> bool:
+        return self.path_of(name) != Path(packaged_template_path(name))
+
+    def watch_dirs(self) -> set[Path]:
+        """Directories whose files can change this set (the packaged one too: editable installs)."""
+        dirs = {Path(packaged_template_path("build_system")).parent.resolve()}
+        if self.directory is not None:
+            dirs.add(self.directory.resolve())
+        if self.prompts is not None:
+            dirs |= {
+                Path(getattr(self.prompts, n)).resolve().parent
+                for n in TEMPLATE_NAMES
+                if getattr(self.prompts, n)
+            }
+        return {d for d in dirs if d.is_dir()}
+
+    def owns(self, path: Path) -> list[TemplateName]:
+        """The templates of this set that ``path`` is (or would be, once created) the file of."""
+        resolved = path.resolve()
+        owned: list[TemplateName] = []
+        for name in TEMPLATE_NAMES:
+            if self.path_of(name).resolve() == resolved:
+                owned.append(name)
+            elif self.directory is not None and resolved == (self.directory / f"{name}.md"):
+                owned.append(name)  # deleted from the set: falls back to the packaged file
+        return owned
+
+
+@dataclass(frozen=True)
+class LoadedSet:
+    """A set as loaded: usable templates, the errors of broken ones, and lint findings.
+
+    A broken template is replaced by the packaged one in ``template_set`` only so that the
+    other kind still renders; fixtures of the broken template's kind fail with ``errors``.
+    """
+
+    source: SetSource
+    template_set: TemplateSet
+    errors: dict[TemplateName, list[TemplateError]]
+    findings: list[Finding]
+
+    def kind_errors(self, kind: Kind) -> list[TemplateError]:
+        return [
+            e for n in TEMPLATE_NAMES if kind_of_template(n) == kind for e in self.errors.get(n, [])
+        ]
+
+    def kind_findings(self, kind: Kind) -> list[Finding]:
+        paths = {
+            self.source.path_of(n).resolve() for n in TEMPLATE_NAMES if kind_of_template(n) == kind
+        }
+        return [f for f in self.findings if Path(f.path).resolve() in paths]
+
+
+def load_set(source: SetSource) -> LoadedSet:
+    """Load every template of ``source`` that parses, record the others, and lint the set."""
+    packaged = load_packaged_set()
+    templates: dict[TemplateName, Template] = {}
+    errors: dict[TemplateName, list[TemplateError]] = {}
+    for name in TEMPLATE_NAMES:
+        if not source.is_override(name):
+            templates[name] = packaged.templates[name]
+            continue
+        try:
+            templates[name] = load_template_file(source.path_of(name))
+        except TemplateSyntaxError as exc:
+            errors[name] = list(exc.errors)
+            templates[name] = packaged.templates[name]
+        except TemplateError as exc:
+            errors[name] = [exc]
+            templates[name] = packaged.templates[name]
+    return LoadedSet(
+        source, TemplateSet(source.name, templates), errors, _lint_source(source, packaged)
+    )
+
+
+def _lint_source(source: SetSource, packaged: TemplateSet) -> list[Finding]:
+    if source.directory is not None:
+        return lint_set_dir(source.directory)
+    if source.prompts is not None:
+        return lint_prompts_config(source.prompts)
+    return lint_template_set(packaged)
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+def resolve_fixtures(names: Sequence[str], fixtures_dir: str | os.PathLike[str]) -> list[Path]:
+    """FIXTURE arguments (a stem in ``fixtures_dir`` or a path) as files; none: the whole dir."""
+    root = Path(fixtures_dir)
+    if not names:
+        if not root.is_dir():
+            raise UsageError(f"fixture directory not found: {root}")
+        return fixture_paths(root)
+    paths: list[Path] = []
+    for name in names:
+        as_path = Path(name)
+        in_dir = root / f"{name}{FIXTURE_SUFFIX}"
+        if in_dir.is_file():
+            paths.append(in_dir)
+        elif as_path.is_file():
+            paths.append(as_path)
+        else:
+            known = sorted(p.stem for p in fixture_paths(root)) if root.is_dir() else []
+            hint = f" (fixtures in {root}: {', '.join(known)})" if known else ""
+            raise UsageError(f"no fixture {name!r}: not a file, nor {in_dir}{hint}")
+    return paths
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A fixture rendered: its messages, their Markdown (the snapshot text) and token count."""
+
+    fixture: Fixture
+    set_name: str
+    messages: list[Message]
+    markdown: str
+    tokens: Sequence[Hashable]
+
+    @property
+    def name(self) -> str:
+        return self.fixture.name
+
+    @property
+    def kind(self) -> Kind:
+        return self.fixture.context.kind
+
+    @property
+    def chars(self) -> int:
+        return sum(len(m["content"]) for m in self.messages)
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A fixture that could not be rendered; ``errors`` are ``path:line:col: message`` lines."""
+
+    name: str
+    path: str
+    kind: Kind | None
+    set_name: str
+    errors: list[str]
+
+
+Outcome = Rendered | Failed
+
+
+def render_fixture(loaded: LoadedSet, fixture: Fixture, tokenizer: Tokenizer) -> Outcome:
+    kind = fixture.context.kind
+    set_name = loaded.template_set.name
+    broken = loaded.kind_errors(kind)
+    if broken:
+        return Failed(
+            fixture.name, fixture.path, kind, set_name, [_template_error(e) for e in broken]
+        )
+    try:
+        messages = render_messages(loaded.template_set, fixture.context, fixture.error_context)
+    except TemplateError as exc:
+        return Failed(fixture.name, fixture.path, kind, set_name, [_template_error(exc)])
+    return Rendered(
+        fixture,
+        set_name,
+        messages,
+        messages_to_markdown(messages),
+        request_tokens(messages, tokenizer),
+    )
+
+
+def _template_error(exc: TemplateError) -> str:
+    where = display_path(exc.path) if exc.path else "<template>"
+    return f"{where}:{exc.line}:{exc.column}: {exc.message}"
+
+
+def _fixture_error(exc: FixtureError) -> str:
+    where = display_path(exc.path)
+    return f"{where}: key '{exc.key}': {exc.message}" if exc.key else f"{where}: {exc.message}"
+
+
+# --- the session -----------------------------------------------------------------------------
+
+
+@dataclass
+class AuthoringSession:
+    """One template set and a set of fixture files, with the latest outcome of each fixture.
+
+    ``fixture_files`` empty means "every fixture in ``fixtures_dir``", including ones that
+    appear later (the watcher adds them).
+    """
+
+    source: SetSource
+    fixtures_dir: Path
+    tokenizer: Tokenizer
+    fixture_files: list[Path] = field(default_factory=list)
+    loaded: LoadedSet | None = None
+    fixtures: dict[Path, Fixture | Failed] = field(default_factory=dict)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+    @property
+    def follows_dir(self) -> bool:
+        return not self.fixture_files
+
+    def current_set(self) -> LoadedSet:
+        if self.loaded is None:
+            self.loaded = load_set(self.source)
+        return self.loaded
+
+    def render_all(self) -> list[Outcome]:
+        """Load the set and every fixture, render them all; outcomes in fixture order."""
+        self.loaded = load_set(self.source)
+        paths = self.fixture_files or fixture_paths(self.fixtures_dir)
+        self.fixtures = {p.resolve(): self._load(p) for p in paths}
+        self.outcomes = {}
+        for fixture in self.fixtures.values():
+            self._render(fixture)
+        return list(self.outcomes.values())
+
+    def reload_templates(self) -> list[Outcome]:
+        """Reload the set after a template change; re-render the fixtures of changed kinds."""
+        before = self.loaded
+        self.loaded = load_set(self.source)
+        changed = {
+            kind
+            for kind in KINDS
+            if before is None or _kind_templates(before, kind) != _kind_templates(self.loaded, kind)
+        }
+        return self.rerender_kinds(changed)
+
+    def rerender_kinds(self, kinds: Iterable[Kind]) -> list[Outcome]:
+        wanted = set(kinds)
+        redone: list[Outcome] = []
+        for fixture in self.fixtures.values():
+            kind = fixture.context.kind if isinstance(fixture, Fixture) else fixture.kind
+            if kind in wanted:
+                redone.append(self._render(fixture))
+        return redone
+
+    def reload_fixture(self, path: Path) -> Outcome | None:
+        """Re-read one fixture file; ``None`` when it is gone or not one this session renders."""
+        key = path.resolve()
+        if key not in self.fixtures and not (
+            self.follows_dir and key.parent == self.fixtures_dir.resolve()
+        ):
+            return None
+        if not path.exists():
+            gone = self.fixtures.pop(key, None)
+            if gone is not None:
+                self.outcomes.pop(gone.name, None)
+            return None
+        fixture = self._load(path)
+        self.fixtures[key] = fixture
+        if self.follows_dir:
+            # Keep directory order (sorted by name), as render_all does.
+            self.fixtures = dict(sorted(self.fixtures.items()))
+        return self._render(fixture)
+
+    def prefix_reports(self) -> list[PrefixReport]:
+        loaded = self.current_set()
+        reports: list[PrefixReport] = []
+        for kind in KINDS:
+            rendered = [
+                o for o in self.outcomes.values() if isinstance(o, Rendered) and o.kind == kind
+            ]
+            if rendered:
+                reports.append(
+                    analyze_prefix(
+                        loaded.template_set,
+                        kind,
+                        [(r.fixture, r.messages, r.tokens) for r in rendered],
+                    )
+                )
+        return reports
+
+    def _load(self, path: Path) -> Fixture | Failed:
+        try:
+            return load_fixture(path)
+        except FixtureError as exc:
+            return Failed(path.stem, str(path), None, self.source.name, [_fixture_error(exc)])
+
+    def _render(self, fixture: Fixture | Failed) -> Outcome:
+        outcome = (
+            fixture
+            if isinstance(fixture, Failed)
+            else render_fixture(self.current_set(), fixture, self.tokenizer)
+        )
+        self.outcomes[outcome.name] = outcome
+        # Keep outcomes in fixture order whatever order they were redone in.
+        order = {f.name: i for i, f in enumerate(self.fixtures.values())}
+        self.outcomes = dict(
+            sorted(self.outcomes.items(), key=lambda kv: order.get(kv[0], 1 << 30))
+        )
+        return outcome
+
+
+def _kind_templates(loaded: LoadedSet, kind: Kind) -> tuple[object, ...]:
+    ts = loaded.template_set
+    system, module = ts.system(kind), ts.module(kind)
+    return (
+        system.text,
+        system.path,
+        module.text,
+        module.path,
+        tuple(map(str, loaded.kind_errors(kind))),
+    )

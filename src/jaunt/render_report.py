@@ -1,0 +1,175 @@
+"""What ``jaunt-prompts render`` and ``watch`` print: the summary table, problems, prefixes, diffs.
+
+Every function returns plain lines; colour is added only when asked (a terminal without
+``NO_COLOR``), after padding, so columns line up either way.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from jaunt.authoring import Failed, LoadedSet, Outcome, Rendered, display_path
+from jaunt.lint import Finding
+from jaunt.prefix_cache import PrefixReport
+from jaunt.tokens import Tokenizer
+
+_GREEN = "\x1b[32m"
+_RED = "\x1b[31m"
+_YELLOW = "\x1b[33m"
+_DIM = "\x1b[2m"
+_RESET = "\x1b[0m"
+
+HEADERS = ("fixture", "kind", "set", "chars", "tokens", "lint", "result")
+_RIGHT_ALIGNED = {"chars", "tokens"}
+
+
+def paint(text: str, tint: str, color: bool) -> str:
+    return f"{tint}{text}{_RESET}" if color and text else text
+
+
+def lint_status(findings: Sequence[Finding]) -> str:
+    """``ok``, ``2 warnings``, ``1 error, 1 warning``: the lint column of one kind."""
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    parts = []
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    if warnings:
+        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    return ", ".join(parts) or "ok"
+
+
+def _status_tint(status: str) -> str:
+    if "error" in status or status == "FAILED":
+        return _RED
+    return _YELLOW if "warning" in status else _GREEN
+
+
+def summary_rows(
+    outcomes: Sequence[Outcome], loaded: LoadedSet, tokenizer: Tokenizer
+) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for o in outcomes:
+        lint = lint_status(loaded.kind_findings(o.kind)) if o.kind else "-"
+        if isinstance(o, Rendered):
+            tokens = tokenizer.format(len(o.tokens))
+            rows.append((o.name, o.kind, o.set_name, f"{o.chars:,}", tokens, lint, "ok"))
+        else:
+            rows.append((o.name, o.kind or "?", o.set_name, "-", "-", lint, "FAILED"))
+    return rows
+
+
+def summary_table(
+    outcomes: Sequence[Outcome], loaded: LoadedSet, tokenizer: Tokenizer, *, color: bool = False
+) -> list[str]:
+    """The table: one row per fixture, columns :data:`HEADERS`."""
+    rows = summary_rows(outcomes, loaded, tokenizer)
+    widths = [max(len(r[i]) for r in [HEADERS, *rows]) for i in range(len(HEADERS))]
+
+    def line(row: Sequence[str], *, header: bool = False) -> str:
+        cells = []
+        for i, (head, cell) in enumerate(zip(HEADERS, row, strict=True)):
+            padded = cell.rjust(widths[i]) if head in _RIGHT_ALIGNED else cell.ljust(widths[i])
+            if not header and head in ("lint", "result"):
+                padded = paint(padded, _status_tint(cell), color)
+            cells.append(padded)
+        return "  ".join(cells).rstrip()
+
+    return [line(HEADERS, header=True), *(line(r) for r in rows)]
+
+
+def problem_lines(
+    outcomes: Sequence[Outcome], loaded: LoadedSet, *, color: bool = False
+) -> list[str]:
+    """Lint findings of the set (``path:line:col: CODE message``), then every failure."""
+    lines = []
+    for f in loaded.findings:
+        suffix = " (warning)" if f.severity == "warning" else ""
+        where = paint(f"{display_path(f.path)}:{f.line}:{f.column}:", _DIM, color)
+        lines.append(f"{where} {f.code} {f.message}{suffix}")
+    for o in outcomes:
+        if isinstance(o, Failed):
+            for error in o.errors:
+                lines.append(f"{paint('FAILED', _RED, color)} {o.name}: {error}")
+    return lines
+
+
+def prefix_lines(reports: Sequence[PrefixReport], tokenizer: Tokenizer) -> list[str]:
+    if not reports:
+        return []
+    return [
+        f"cacheable prefix (tokens: {tokenizer.label}):",
+        *(f"  {r.describe(tokenizer, display_path)}" for r in reports),
+    ]
+
+
+def footer(outcomes: Sequence[Outcome], loaded: LoadedSet) -> str:
+    failed = sum(isinstance(o, Failed) for o in outcomes)
+    rendered = len(outcomes) - failed
+    text = f"{rendered} fixture{'s' if rendered != 1 else ''} rendered with {loaded.source.name}"
+    if failed:
+        text += f", {failed} failed"
+    return text + "."
+
+
+# --- diffs and files -------------------------------------------------------------------------
+
+
+def diff_counts(before: str, after: str) -> tuple[int, int]:
+    """(lines added, lines removed) from ``before`` to ``after``."""
+    added = removed = 0
+    for line in difflib.unified_diff(before.splitlines(), after.splitlines(), n=0, lineterm=""):
+        if line.startswith("+") and not line.startswith("+++"):
+            added += 1
+        elif line.startswith("-") and not line.startswith("---"):
+            removed += 1
+    return added, removed
+
+
+def diff_excerpt(before: str, after: str, limit: int = 4, width: int = 100) -> Iterator[str]:
+    """The first ``limit`` changed lines, ``-old`` / ``+new``, each cut to ``width``."""
+    shown = 0
+    for line in difflib.unified_diff(before.splitlines(), after.splitlines(), n=0, lineterm=""):
+        if line.startswith(("+++", "---", "@@")):
+            continue
+        if shown == limit:
+            yield "…"
+            return
+        yield line if len(line) <= width else line[: width - 1] + "…"
+        shown += 1
+
+
+def snapshot_path(snapshot_dir: Path | None, case_id: str) -> Path | None:
+    """The committed snapshot of case ``<set>-<fixture>`` (syrupy's ``test_x[<id>].md``)."""
+    if snapshot_dir is None or not snapshot_dir.is_dir():
+        return None
+    return next(iter(sorted(snapshot_dir.rglob(f"*[[]{case_id}[]].md"))), None)
+
+
+def write_output(out_dir: Path, rendered: Rendered) -> bool:
+    """Write ``<out>/<fixture>.md`` atomically; False when it already held this text.
+
+    Atomic so that an editor reloading the file never sees half of it; bytes exactly as the
+    snapshot stores them (no newline translation).
+    """
+    target = out_dir / f"{rendered.name}.md"
+    data = rendered.markdown.encode("utf-8")
+    try:
+        if target.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{rendered.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from jaunt.authoring import Failed, LoadedSet, Outcome, Rendered, display_path
@@ -82,20 +82,31 @@ def summary_table(
     return [line(HEADERS, header=True), *(line(r) for r in rows)]
 
 
-def problem_lines(
-    outcomes: Sequence[Outcome], loaded: LoadedSet, *, color: bool = False
-) -> list[str]:
-    """Lint findings of the set (``path:line:col: CODE message``), then every failure."""
+def finding_lines(findings: Iterable[Finding], *, color: bool = False) -> list[str]:
+    """``path:line:col: CODE message`` per lint finding (paths relative when under cwd)."""
     lines = []
-    for f in loaded.findings:
+    for f in findings:
         suffix = " (warning)" if f.severity == "warning" else ""
         where = paint(f"{display_path(f.path)}:{f.line}:{f.column}:", _DIM, color)
         lines.append(f"{where} {f.code} {f.message}{suffix}")
-    for o in outcomes:
-        if isinstance(o, Failed):
-            for error in o.errors:
-                lines.append(f"{paint('FAILED', _RED, color)} {o.name}: {error}")
     return lines
+
+
+def failure_lines(outcomes: Iterable[Outcome], *, color: bool = False) -> list[str]:
+    """``FAILED <fixture>: <path:line:col: message>`` per error of each failed fixture."""
+    return [
+        f"{paint('FAILED', _RED, color)} {o.name}: {error}"
+        for o in outcomes
+        if isinstance(o, Failed)
+        for error in o.errors
+    ]
+
+
+def problem_lines(
+    outcomes: Sequence[Outcome], loaded: LoadedSet, *, color: bool = False
+) -> list[str]:
+    """Lint findings of the set, then every failure."""
+    return finding_lines(loaded.findings, color=color) + failure_lines(outcomes, color=color)
 
 
 def prefix_lines(reports: Sequence[PrefixReport], tokenizer: Tokenizer) -> list[str]:
@@ -131,16 +142,42 @@ def diff_counts(before: str, after: str) -> tuple[int, int]:
 
 
 def diff_excerpt(before: str, after: str, limit: int = 4, width: int = 100) -> Iterator[str]:
-    """The first ``limit`` changed lines, ``-old`` / ``+new``, each cut to ``width``."""
-    shown = 0
-    for line in difflib.unified_diff(before.splitlines(), after.splitlines(), n=0, lineterm=""):
-        if line.startswith(("+++", "---", "@@")):
+    """The first ``limit`` changed lines, ``-old`` / ``+new``, each cut to ``width``.
+
+    A long line is cut around where it differs from its counterpart (the n-th removed line
+    of a change pairs with its n-th added line), so the change itself stays visible.
+    """
+    old, new = before.splitlines(), after.splitlines()
+    lines: list[str] = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
             continue
-        if shown == limit:
-            yield "…"
-            return
-        yield line if len(line) <= width else line[: width - 1] + "…"
-        shown += 1
+        gone, came = old[i1:i2], new[j1:j2]
+        for k, text in enumerate(gone):
+            lines.append("-" + _window(text, came[k] if k < len(came) else None, width - 1))
+        for k, text in enumerate(came):
+            lines.append("+" + _window(text, gone[k] if k < len(gone) else None, width - 1))
+        if len(lines) > limit:
+            break
+    yield from lines[:limit]
+    if len(lines) > limit:
+        yield "…"
+
+
+def _window(text: str, other: str | None, width: int) -> str:
+    if len(text) <= width:
+        return text
+    start = 0
+    if other is not None:
+        same = next(
+            (i for i, (a, b) in enumerate(zip(text, other, strict=False)) if a != b),
+            min(len(text), len(other)),
+        )
+        start = max(0, min(same - width // 3, len(text) - width))
+    head = "…" if start else ""
+    body = text[start + len(head) : start + width - 1]
+    return head + body + ("…" if start + width - 1 < len(text) else "")
 
 
 def snapshot_path(snapshot_dir: Path | None, case_id: str) -> Path | None:

@@ -104,6 +104,6 @@ def session_from_args(args: argparse.Namespace) -> AuthoringSession:
     )
 
 
-def usage_error(command: str, exc: Exception) -> int:
+def usage_error(command: str, exc: Exception | str) -> int:
     print(f"jaunt-prompts {command}: {exc}", file=sys.stderr)
     return 2

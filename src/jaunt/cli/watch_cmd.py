@@ -1,16 +1,125 @@
-"""`jaunt-prompts watch` (not implemented yet)."""
+"""``jaunt-prompts watch``: render once, then re-render what each saved file touches.
+
+Same options as ``render``. Each change prints one line (what changed, latency, a compact
+diff against the previous render and the committed snapshot, the cacheable prefix), then
+lint findings and errors indented below it. Broken templates and fixtures are reported and
+the last good output is kept until they are fixed. Ctrl-C or SIGTERM stops it with exit 0.
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
 from typing import Any
+
+from jaunt.authoring import SetSource, UsageError
+from jaunt.cli.common import (
+    add_source_options,
+    color_for,
+    session_from_args,
+    set_source_from_args,
+    usage_error,
+)
+from jaunt.cli.main import EXIT_OK
+from jaunt.config import CONFIG_FILE_NAME
+from jaunt.errors import FixtureError
+from jaunt.watching import DEFAULT_DEBOUNCE_MS, DEFAULT_STEP_MS, Watcher, WatchOptions
+
+SNAPSHOTS_DIR = Path("tests") / "__snapshots__"
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser("watch", help="(not implemented yet)")
+    parser = subparsers.add_parser(
+        "watch",
+        help="re-render fixtures whenever a template or fixture file changes",
+        description=(
+            "Render once, then re-render what each change touches (a fixture: that fixture; "
+            "a template: the fixtures of its kind). Reports latency, a compact diff, lint "
+            "findings and the cacheable prefix. Ctrl-C stops it."
+        ),
+    )
+    add_source_options(parser)
+    parser.add_argument(
+        "--snapshots",
+        metavar="DIR",
+        help=f"committed snapshots to compare with (default: ./{SNAPSHOTS_DIR} if present)",
+    )
+    parser.add_argument(
+        "--debounce",
+        type=int,
+        default=DEFAULT_DEBOUNCE_MS,
+        metavar="MS",
+        help=f"longest wait collecting one batch of changes (default {DEFAULT_DEBOUNCE_MS})",
+    )
+    parser.add_argument(
+        "--step",
+        type=int,
+        default=DEFAULT_STEP_MS,
+        metavar="MS",
+        help=f"quiet time that ends a batch of changes (default {DEFAULT_STEP_MS})",
+    )
     parser.set_defaults(func=run)
 
 
+def _emit(line: str) -> None:
+    # Flushed per line: the output is read live, often through a pipe.
+    print(line, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
-    print("jaunt-prompts watch: not implemented yet")
-    return 2
+    try:
+        session = session_from_args(args)
+    except (UsageError, FixtureError) as exc:
+        return usage_error("watch", exc)
+    config_path = _config_path(args)
+    options = WatchOptions(
+        out_dir=Path(args.out) if args.out else None,
+        snapshot_dir=Path(args.snapshots) if args.snapshots else _default_snapshots(),
+        debounce_ms=max(1, args.debounce),
+        step_ms=max(1, args.step),
+        color=color_for(sys.stdout),
+        config_path=config_path,
+        source_factory=(lambda: _reload_source(args)) if config_path else None,
+    )
+    watcher = Watcher(session, options, _emit)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    # Both signals only ask the loop to stop, so a batch being handled still finishes (its
+    # output files complete). SIGINT is set explicitly because a shell starts background
+    # jobs with it ignored.
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        watcher.start()
+        if not stop.is_set():
+            watcher.run(stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    print("stopped.", file=sys.stderr, flush=True)
+    return EXIT_OK
+
+
+def _config_path(args: argparse.Namespace) -> Path | None:
+    if args.set_name or args.prompts_dir:
+        return None
+    if args.config:
+        return Path(args.config)
+    default = Path(CONFIG_FILE_NAME)
+    return default if default.is_file() else None
+
+
+def _reload_source(args: argparse.Namespace) -> SetSource:
+    return set_source_from_args(args)
+
+
+def _default_snapshots() -> Path | None:
+    return SNAPSHOTS_DIR if SNAPSHOTS_DIR.is_dir() else None

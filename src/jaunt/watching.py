@@ -1,0 +1,294 @@
+"""The watch loop: re-render what a file change touches, report it on one line, keep going.
+
+Directories are watched, never single files: an editor's atomic save (write a temporary
+file, rename it over the original) replaces the inode, and a watch on the old file goes
+silent. The rename arrives as an *added* file, which counts as a change like any other; a
+change is handled by reading the file's current state, so delete-then-recreate, atomic saves
+and plain writes are all the same thing here.
+
+``watchfiles`` is imported only inside :meth:`Watcher.run`, so importing this module (or
+``jaunt.cli``) stays cheap.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jaunt.authoring import (
+    AuthoringSession,
+    Failed,
+    Kind,
+    Outcome,
+    Rendered,
+    SetSource,
+    UsageError,
+    display_path,
+)
+from jaunt.fixtures import FIXTURE_SUFFIX
+from jaunt.prefix_cache import CACHE_MINIMUM_TOKENS, PrefixReport
+from jaunt.render_report import (
+    diff_counts,
+    diff_excerpt,
+    failure_lines,
+    finding_lines,
+    paint,
+    prefix_lines,
+    problem_lines,
+    snapshot_path,
+    summary_table,
+    write_output,
+)
+
+# Measured with benchmarks/watch_latency.py: lower steps buy little and cost idle CPU.
+DEFAULT_DEBOUNCE_MS = 50
+DEFAULT_STEP_MS = 10
+# How long the notify backend blocks before handing control back; its first return proves the
+# watches are in place, which is when "watching" is printed (tests wait for that line).
+_RUST_TIMEOUT_MS = 200
+_MAX_DETAIL_LINES = 12
+
+_RED = "\x1b[31m"
+_DIM = "\x1b[2m"
+
+
+@dataclass
+class WatchOptions:
+    out_dir: Path | None = None
+    snapshot_dir: Path | None = None
+    debounce_ms: int = DEFAULT_DEBOUNCE_MS
+    step_ms: int = DEFAULT_STEP_MS
+    color: bool = False
+    config_path: Path | None = None
+    # Rebuilds the set source when ``config_path`` changes.
+    source_factory: Callable[[], SetSource] | None = None
+
+
+@dataclass
+class Watcher:
+    """Holds the session and the last good text of each fixture; turns changes into reports."""
+
+    session: AuthoringSession
+    options: WatchOptions
+    emit: Callable[[str], None]
+    last_good: dict[str, str] = field(default_factory=dict)
+    prefixes: dict[Kind, PrefixReport] = field(default_factory=dict)
+
+    # --- start ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Render everything once: the summary table, problems, prefixes; write the files."""
+        outcomes = self.session.render_all()
+        loaded = self.session.current_set()
+        tokenizer = self.session.tokenizer
+        for line in summary_table(outcomes, loaded, tokenizer, color=self.options.color):
+            self.emit(line)
+        for line in problem_lines(outcomes, loaded, color=self.options.color):
+            self.emit(line)
+        reports = self.session.prefix_reports()
+        self.prefixes = {r.kind: r for r in reports if r.requests > 1}
+        for line in prefix_lines(reports, tokenizer):
+            self.emit(line)
+        for o in outcomes:
+            if isinstance(o, Rendered):
+                self._accept(o)
+
+    def watch_dirs(self) -> list[Path]:
+        dirs = set(self.session.source.watch_dirs())
+        dirs.add(self.session.fixtures_dir.resolve())
+        dirs |= {p.resolve().parent for p in self.session.fixture_files}
+        if self.options.config_path is not None:
+            dirs.add(self.options.config_path.resolve().parent)
+        return sorted(d for d in dirs if d.is_dir())
+
+    # --- changes -------------------------------------------------------------------------------
+
+    def handle(self, paths: Iterable[str | Path]) -> None:
+        """React to one batch of changed paths (any change type: the file's state is read)."""
+        started = time.perf_counter()
+        changed = sorted({Path(p).absolute() for p in paths})
+        config = [p for p in changed if self._is_config(p)]
+        templates = [p for p in changed if self.session.source.owns(p)]
+        fixtures = [p for p in changed if self._is_fixture(p)]
+        if config:
+            self._config_changed(config, started)
+            return
+        if templates:
+            self._report(templates, self.session.reload_templates(), started, templates=True)
+        for path in fixtures:
+            outcome = self.session.reload_fixture(path)
+            if outcome is None:
+                self.emit(f"{self._stamp()} {display_path(path)} removed")
+                continue
+            self._report([path], [outcome], time.perf_counter(), templates=False)
+
+    def _is_config(self, path: Path) -> bool:
+        config = self.options.config_path
+        return config is not None and path.resolve() == config.resolve()
+
+    def _is_fixture(self, path: Path) -> bool:
+        if path.suffix != FIXTURE_SUFFIX:
+            return False
+        resolved = path.resolve()
+        if resolved in self.session.fixtures:
+            return True
+        return self.session.follows_dir and path.parent.resolve() == (
+            self.session.fixtures_dir.resolve()
+        )
+
+    def _config_changed(self, paths: Sequence[Path], started: float) -> None:
+        factory = self.options.source_factory
+        if factory is None:
+            return
+        try:
+            self.session.source = factory()
+        except UsageError as exc:
+            self.emit(f"{self._stamp()} {paint('error', _RED, self.options.color)} {exc}")
+            self.emit("  keeping the previous template set")
+            return
+        self.session.loaded = None
+        self._report(paths, self.session.reload_templates(), started, templates=True)
+
+    # --- reporting -----------------------------------------------------------------------------
+
+    def _report(
+        self, paths: Sequence[Path], outcomes: Sequence[Outcome], started: float, *, templates: bool
+    ) -> None:
+        color = self.options.color
+        names = ", ".join(display_path(p) for p in paths)
+        if not outcomes:
+            self.emit(f"{self._stamp()} {names} changed: no fixture uses it")
+            return
+        rendered = [o for o in outcomes if isinstance(o, Rendered)]
+        failed = [o for o in outcomes if isinstance(o, Failed)]
+        changed: list[tuple[Rendered, str]] = []
+        added = removed = 0
+        for r in rendered:
+            before = self.last_good.get(r.name)
+            if before != r.markdown:
+                changed.append((r, before or ""))
+                a, d = diff_counts(before or "", r.markdown)
+                added, removed = added + a, removed + d
+            self._accept(r)
+        render_ms = (time.perf_counter() - started) * 1000
+        parts = [f"{len(outcomes)} fixture{'s' if len(outcomes) != 1 else ''}"]
+        timing = f"re-rendered in {render_ms:.0f} ms"
+        since_save = self._since_save(paths)
+        if since_save is not None:
+            timing += f" ({since_save:.0f} ms after save)"
+        parts[0] += f" {timing}"
+        if failed:
+            parts.append(paint(f"{len(failed)} FAILED, last good output kept", _RED, color))
+        if changed:
+            parts.append(f"{len(changed)} changed +{added} -{removed}")
+        elif rendered:
+            parts.append("output unchanged")
+        snapshot = self._snapshot_summary(rendered)
+        if snapshot:
+            parts.append(snapshot)
+        kinds = {o.kind for o in outcomes if o.kind}
+        parts += self._prefix_changes(kinds)
+        self.emit(f"{self._stamp()} {names} changed: " + " · ".join(parts))
+        details: list[str] = []
+        if templates:
+            loaded = self.session.current_set()
+            findings = sorted({f for kind in kinds for f in loaded.kind_findings(kind)})
+            details += finding_lines(findings, color=color)
+        details += failure_lines(failed, color=color)
+        if changed:
+            first, before = changed[0]
+            if before:
+                details.append(f"{first.name}:")
+                details += [f"  {line}" for line in diff_excerpt(before, first.markdown)]
+        for line in details[:_MAX_DETAIL_LINES]:
+            self.emit(f"  {line}")
+        if len(details) > _MAX_DETAIL_LINES:
+            self.emit(f"  … {len(details) - _MAX_DETAIL_LINES} more")
+
+    def _accept(self, rendered: Rendered) -> None:
+        self.last_good[rendered.name] = rendered.markdown
+        if self.options.out_dir is not None:
+            try:
+                write_output(self.options.out_dir, rendered)
+            except OSError as exc:
+                self.emit(f"  cannot write {self.options.out_dir}/{rendered.name}.md: {exc}")
+
+    def _snapshot_summary(self, rendered: Sequence[Rendered]) -> str:
+        differ = same = 0
+        for r in rendered:
+            path = snapshot_path(self.options.snapshot_dir, f"{r.set_name}-{r.name}")
+            if path is None:
+                continue
+            try:
+                stored = path.read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if stored == r.markdown:
+                same += 1
+            else:
+                differ += 1
+        if differ:
+            return f"vs snapshot: {differ} differ"
+        return "matches snapshot" if same else ""
+
+    def _prefix_changes(self, kinds: set[Kind]) -> list[str]:
+        reports = {r.kind: r for r in self.session.prefix_reports()}
+        fmt = self.session.tokenizer.format
+        parts = []
+        for kind in sorted(kinds):
+            now, before = reports.get(kind), self.prefixes.get(kind)
+            if now is None or now.requests < 2:
+                continue
+            cached = "cached" if now.reaches_minimum else f"< {CACHE_MINIMUM_TOKENS:,}, not cached"
+            if before is not None and before.shared_tokens != now.shared_tokens:
+                parts.append(
+                    f"{kind} prefix {fmt(before.shared_tokens)} → {fmt(now.shared_tokens)} "
+                    f"tokens ({cached})"
+                )
+            else:
+                parts.append(f"{kind} prefix {fmt(now.shared_tokens)} tokens ({cached})")
+            self.prefixes[kind] = now
+        return parts
+
+    @staticmethod
+    def _since_save(paths: Sequence[Path]) -> float | None:
+        """Milliseconds from the newest modification of ``paths`` to now (None if all gone)."""
+        mtimes = []
+        for p in paths:
+            try:
+                mtimes.append(p.stat().st_mtime)
+            except OSError:
+                continue
+        if not mtimes:
+            return None
+        return max(0.0, (time.time() - max(mtimes)) * 1000)
+
+    def _stamp(self) -> str:
+        return paint(time.strftime("%H:%M:%S"), _DIM, self.options.color)
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def run(self, stop_event: threading.Event) -> None:
+        """Watch until ``stop_event`` is set or Ctrl-C; each batch of changes goes to handle."""
+        import watchfiles
+
+        dirs = self.watch_dirs()
+        ready = False
+        for changes in watchfiles.watch(
+            *dirs,
+            debounce=self.options.debounce_ms,
+            step=self.options.step_ms,
+            stop_event=stop_event,
+            rust_timeout=_RUST_TIMEOUT_MS,
+            yield_on_timeout=True,
+            raise_interrupt=False,
+        ):
+            if not ready:
+                ready = True
+                shown = ", ".join(f"{display_path(d)}/" for d in dirs)
+                self.emit(f"watching {shown} (Ctrl-C to stop)")
+            if changes:
+                self.handle(path for _, path in changes)

@@ -10,6 +10,7 @@ number it formats carries a ``~`` so nobody mistakes it for a real count.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -87,8 +88,11 @@ def get_tokenizer(encoding: str = DEFAULT_ENCODING) -> Tokenizer:
 @functools.cache
 def _load_encoder(encoding: str) -> Any:
     # Imported here: loading the tables takes most of a second, and only counting needs it.
-    try:
-        import bpe_openai
-    except ImportError:
-        return None
-    return bpe_openai.get_encoding(encoding)
+    with warnings.catch_warnings():
+        # bpe-openai reads its tables (at import) with a deprecated importlib.resources call.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            import bpe_openai
+        except ImportError:
+            return None
+        return bpe_openai.get_encoding(encoding)

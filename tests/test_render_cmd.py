@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -202,3 +203,28 @@ def test_real_subprocess_in_the_repo_root_works_without_api_key_or_colour() -> N
     assert "pure_function" in proc.stdout
     assert "cacheable prefix" in proc.stdout
     assert "\x1b[" not in proc.stdout + proc.stderr
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("no_color", "expect_ansi"), [("", True), ("1", False)])
+def test_colour_only_on_a_terminal_without_no_color(
+    project: Path, monkeypatch: pytest.MonkeyPatch, no_color: str, expect_ansi: bool
+) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setenv("NO_COLOR", no_color)
+    assert main(["render"]) == 0
+    assert ("\x1b[" in terminal.getvalue()) is expect_ansi
+
+
+def test_no_fixture_directory_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = render(capsys)
+    assert code == 2
+    assert "no ./prompt_fixtures/ directory here" in err

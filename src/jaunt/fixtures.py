@@ -225,10 +225,10 @@ def load_fixture_dir(directory: str | os.PathLike[str]) -> list[Fixture]:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def toml_string(value: str) -> str:
+def toml_string(value: str, *, multiline: bool = True) -> str:
     """A TOML string literal for ``value``; multi-line text stays readable where it can."""
     literal_ok = all(ch == "\t" or ch == "\n" or (ch >= " " and ch != "\x7f") for ch in value)
-    if "\n" in value and literal_ok and "'''" not in value and not value.endswith("'"):
+    if multiline and "\n" in value and literal_ok and "'''" not in value and not value.endswith("'"):
         return f"'''\n{value}'''"
     if literal_ok and "'" not in value and "\n" not in value:
         return f"'{value}'"
@@ -236,6 +236,11 @@ def toml_string(value: str) -> str:
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
         raise ValueError("text with lone surrogates cannot be written as TOML")
     return encoded
+
+
+def toml_key(value: str) -> str:
+    """A quoted TOML key for ``value``: keys cannot be multi-line strings."""
+    return toml_string(value, multiline=False)
 
 
 def dump_fixture(
@@ -277,7 +282,7 @@ def dump_fixture(
     if ctx.dependency_generated_modules:
         lines += ["", "[dependency_generated_modules]"]
         lines += [
-            f"{toml_string(module)} = {toml_string(source)}"
+            f"{toml_key(module)} = {toml_string(source)}"
             for module, source in ctx.dependency_generated_modules.items()
         ]
     return "\n".join(lines) + "\n"

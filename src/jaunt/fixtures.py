@@ -228,7 +228,13 @@ def load_fixture_dir(directory: str | os.PathLike[str]) -> list[Fixture]:
 def toml_string(value: str, *, multiline: bool = True) -> str:
     """A TOML string literal for ``value``; multi-line text stays readable where it can."""
     literal_ok = all(ch == "\t" or ch == "\n" or (ch >= " " and ch != "\x7f") for ch in value)
-    if multiline and "\n" in value and literal_ok and "'''" not in value and not value.endswith("'"):
+    if (
+        multiline
+        and "\n" in value
+        and literal_ok
+        and "'''" not in value
+        and not value.endswith("'")
+    ):
         return f"'''\n{value}'''"
     if literal_ok and "'" not in value and "\n" not in value:
         return f"'{value}'"

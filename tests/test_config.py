@@ -119,6 +119,7 @@ def test_relative_config_path_gives_absolute_prompt_paths(
         ('[llm]\nmodel = "m"\ntoken_limit_param = "x"\n', "'llm.token_limit_param': must be one"),
         ('[llm]\nmodel = "m"\nprovider = "anthropic"\n', "key 'llm.provider': unsupported"),
         ('[llm]\nmodel = "m"\napi_key_env = " "\n', "key 'llm.api_key_env': must name"),
+        ('[llm]\nmodel = "m"\nbase_url = "localhost:8080/v1"\n', "key 'llm.base_url': must be"),
         ('llm = "gpt"\n', "key 'llm': must be a table ([llm]), not string"),
         ('[prompts]\nbuild_sytem = "x.md"\n', "key 'prompts.build_sytem': unknown key"),
         ("[prompts]\nbuild_system = 1\n", "key 'prompts.build_system': must be a string"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -91,6 +92,15 @@ def test_inline_backticks_in_prose_are_not_fences() -> None:
 def test_empty_answer() -> None:
     assert extract_python_code("") == ""
     assert extract_python_code("```python\n```") == ""
+
+
+def test_thousands_of_small_blocks_stay_fast() -> None:
+    # A model stuck in a loop can emit block after block; the closing-fence search must not
+    # rescan the rest of the answer for every block (that took minutes at this size).
+    answer = "```\nx = 1\n```\n" * 20_000
+    start = time.monotonic()
+    assert extract_python_code(answer) == "x = 1"
+    assert time.monotonic() - start < 10
 
 
 # --- fuzzing ------------------------------------------------------------------------------------

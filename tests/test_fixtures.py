@@ -12,6 +12,7 @@ from jaunt.errors import FixtureError
 from jaunt.fixtures import (
     dump_fixture,
     fixture_paths,
+    key_line,
     load_fixture,
     load_fixture_dir,
     parse_fixture,
@@ -158,6 +159,24 @@ def test_errors_name_the_key(text: str, key: str | None, fragment: str) -> None:
     assert fragment in str(error)
 
 
+def test_errors_name_the_line_of_the_key() -> None:
+    # Text that looks like a key inside a multi-line string is not the key.
+    decoy = "\nkind = 'decoy'\n[[specs]]\nsauce = 1\n"
+    text = (
+        f'description = """{decoy}"""\n'  # lines 1-5
+        f"skills_block = '''{decoy}'''\n"  # lines 6-10
+        'kind = "bulid"\n'  # line 11
+        + VALID.split("\n", 1)[1]  # spec_module on line 12, [[specs]] on 16
+        + '\n[[specs]]\nref = "shop.pricing:x"\nsauce = "y"\n'  # [[specs]] on 20
+    )
+    assert str(_error(text)).startswith("prompt_fixtures/bad.toml:11: key 'kind': ")
+    fixed = text.replace('"bulid"', '"build"')
+    assert _error(fixed).line == 22  # specs[1].sauce
+    missing_source = fixed.removesuffix('sauce = "y"\n')
+    assert _error(missing_source).line == 20  # specs[1].source is missing: its header
+    assert _error(fixed.replace("expected_names", "#")).line is None  # missing: no line
+
+
 def test_invalid_toml_reports_its_line() -> None:
     error = _error('kind = "build"\n\nbroken = [1, \n')
     assert "invalid TOML" in str(error)
@@ -233,3 +252,17 @@ def test_committed_fixtures_round_trip() -> None:
         again = parse_fixture(text, path=fixture.path)
         assert again.context == fixture.context, fixture.path
         assert again.error_context == fixture.error_context
+
+
+_TOML_ALPHABET = st.sampled_from([*"ab_[].=\"'#\\\n \t0", "'''", '"""', "specs", "kind"])
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(_TOML_ALPHABET, max_size=60).map("".join),
+    st.sampled_from(["kind", "specs[1].source", "expected_names[0]", "x.y.z", "[", ""]),
+)
+def test_key_line_never_raises_and_stays_in_the_text(text: str, key: str) -> None:
+    # It runs on error paths over files that may be anything; it must never be the crash.
+    line = key_line(text, key)
+    assert line is None or 1 <= line <= text.count("\n") + 1

@@ -345,6 +345,18 @@ def test_missing_or_empty_key_names_the_variable(
         OpenAIBackend(LLMConfig("openai", "m", KEY_ENV))
 
 
+@pytest.mark.parametrize("url", ["localhost:8080/v1", "ftp://127.0.0.1/v1"])
+def test_base_url_without_http_scheme_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    # Refused up front, not after the SDK's retries as a vague "Connection error.".
+    with pytest.raises(JauntConfigError, match="not an http:// or https:// URL"):
+        OpenAIBackend(LLMConfig("openai", "m", KEY_ENV, base_url=url))
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    with pytest.raises(JauntConfigError, match="OPENAI_BASE_URL"):
+        OpenAIBackend(LLMConfig("openai", "m", KEY_ENV))
+
+
 def test_unsupported_provider() -> None:
     with pytest.raises(JauntConfigError, match="provider 'anthropic' is not supported"):
         OpenAIBackend(LLMConfig("anthropic", "m", KEY_ENV))

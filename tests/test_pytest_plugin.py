@@ -107,7 +107,7 @@ def test_broken_fixture_is_a_one_line_collection_error(project: pytest.Pytester)
     result = project.runpytest()
     assert result.ret != 0
     result.stdout.fnmatch_lines(
-        ['*jaunt prompt cases: *double.toml: key \'kind\': must be "build" or "test"*']
+        ['*jaunt prompt cases: *double.toml:2: key \'kind\': must be "build" or "test"*']
     )
     assert "Traceback" not in result.stdout.str()
 

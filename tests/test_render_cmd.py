@@ -135,7 +135,7 @@ def test_broken_fixture_is_reported_with_file_and_key_while_others_render(
     (project / "prompt_fixtures" / "bad_toml.toml").write_text("kind = \n")
     code, out, err = render(capsys)
     assert code == 1
-    assert "FAILED bad_kind: prompt_fixtures/bad_kind.toml: key 'kind': must be " in err
+    assert "FAILED bad_kind: prompt_fixtures/bad_kind.toml:1: key 'kind': must be " in err
     assert "FAILED bad_toml: prompt_fixtures/bad_toml.toml: invalid TOML" in err
     assert "(at line 1, column 8)" in err
     assert sum(line.endswith(" ok") for line in out.splitlines()) == 3
@@ -228,3 +228,13 @@ def test_no_fixture_directory_is_a_usage_error(
     code, _, err = render(capsys)
     assert code == 2
     assert "no ./prompt_fixtures/ directory here" in err
+
+
+def test_empty_fixture_directory_is_a_usage_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "empty").mkdir()
+    code, out, err = render(capsys, "--fixtures", "empty")
+    assert code == 2
+    assert out == ""
+    assert "no fixture files (*.toml) in empty/" in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import sys
 import textwrap
 
@@ -9,7 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaunt.validation import MAX_SOURCE_CHARS, compile_check, validate_generated_source
+from jaunt.validation import (
+    MAX_SOURCE_CHARS,
+    compile_check,
+    top_level_names,
+    validate_generated_source,
+)
 
 
 def _v(source: str, names: list[str]) -> list[str]:
@@ -101,6 +107,21 @@ def test_type_alias_counts() -> None:
     assert _v("type Name = int | str\n", ["Name"]) == []
 
 
+def test_type_alias_node_counts_on_any_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The interpreter here may predate the ``type`` statement: check the TypeAlias rule on a
+    # node built by hand (a stand-in class where ``ast.TypeAlias`` does not exist yet).
+    if not hasattr(ast, "TypeAlias"):
+
+        class TypeAlias(ast.stmt):
+            _fields = ("name", "type_params", "value")
+
+        monkeypatch.setattr(ast, "TypeAlias", TypeAlias, raising=False)
+    node = ast.TypeAlias(  # type: ignore[attr-defined, unused-ignore]
+        name=ast.Name("Name", ast.Store()), type_params=[], value=ast.Name("int", ast.Load())
+    )
+    assert top_level_names([node]) == {"Name"}
+
+
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="before 3.12 it is a syntax error")
 def test_type_alias_is_a_syntax_error_before_312() -> None:
     errors = _v("type Name = int | str\n", ["Name"])
@@ -133,6 +154,16 @@ def test_if_without_else_does_not_count() -> None:
             from decimal import Decimal
     """
     assert _v(source, ["Decimal"]) == ["Missing top-level definition: Decimal"]
+
+
+def test_long_elif_chain_is_walked_without_recursion() -> None:
+    # Hundreds of elifs parse and compile; the name rules must not hit the recursion limit.
+    branches = "".join(f"elif x == {i}:\n    a = {i}\n" for i in range(800))
+    source = f"x = 0\nif x < 0:\n    a = -1\n{branches}else:\n    a = 0\n"
+    compile(source, "<elif>", "exec")
+    assert validate_generated_source(source, ["a", "b"]) == ["Missing top-level definition: b"]
+    unguarded = source.replace("else:\n    a = 0\n", "")
+    assert validate_generated_source(unguarded, ["a"]) == ["Missing top-level definition: a"]
 
 
 def test_try_with_fallback_import_counts() -> None:

@@ -221,3 +221,35 @@ def test_usage_error_exits_2_before_watching(project: Path) -> None:
     assert process.proc.wait(timeout=DEADLINE_S) == 2
     _, stderr = process.stop()
     assert "fixture directory not found: missing" in stderr
+
+
+def test_report_line_compares_with_the_committed_snapshot(project: Path) -> None:
+    # In-process (Watcher.handle without the notify loop): what one re-render line says.
+    from jaunt.authoring import AuthoringSession, SetSource
+    from jaunt.tokens import get_tokenizer
+    from jaunt.watching import Watcher, WatchOptions
+
+    snapshots = project / "snaps" / "test_snapshots"
+    snapshots.mkdir(parents=True)
+    session = AuthoringSession(SetSource.from_dir(project / "set"), project / "fx", get_tokenizer())
+    lines: list[str] = []
+    watcher = Watcher(session, WatchOptions(snapshot_dir=project / "snaps"), lines.append)
+    watcher.start()
+    committed = watcher.last_good["pure_function"]
+    (snapshots / "test_prompt[set-pure_function].md").write_bytes(committed.encode("utf-8"))
+
+    fixture = project / "fx" / "pure_function.toml"
+    original = read(fixture)
+    edit(fixture, 'spec_module = "shop.pricing"', 'spec_module = "shop.rebates"')
+    mark = len(lines)
+    watcher.handle([fixture])
+    line = lines[mark]
+    assert "pure_function.toml changed: 1 fixture re-rendered in " in line
+    assert "1 changed +1 -1" in line
+    assert "vs snapshot: 1 differ +1 -1" in line
+    assert any("+Write the generated module" in detail for detail in lines[mark + 1 :])
+
+    fixture.write_text(original, encoding="utf-8")
+    mark = len(lines)
+    watcher.handle([fixture])
+    assert "matches snapshot" in lines[mark]

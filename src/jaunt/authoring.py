@@ -270,8 +270,7 @@ def _template_error(exc: TemplateError) -> str:
 
 
 def _fixture_error(exc: FixtureError) -> str:
-    where = display_path(exc.path)
-    return f"{where}: key '{exc.key}': {exc.message}" if exc.key else f"{where}: {exc.message}"
+    return f"{exc.location(display_path(exc.path))}: {exc.message}"
 
 
 # --- the session -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
 from jaunt.errors import JauntConfigError
 
@@ -209,6 +210,12 @@ class _Reader:
         if not api_key_env.strip():
             raise self.fail("llm.api_key_env", "must name an environment variable")
         base_url = self.string(table, "llm", "base_url", "") or None
+        if base_url is not None and urlsplit(base_url).scheme not in ("http", "https"):
+            raise self.fail(
+                "llm.base_url",
+                f"must be an http:// or https:// URL (e.g. http://127.0.0.1:8080/v1), "
+                f"not {base_url!r}",
+            )
         timeout_s = self.number(table, "timeout_s", DEFAULT_TIMEOUT_S)
         if timeout_s <= 0:
             raise self.fail("llm.timeout_s", f"must be greater than 0, not {timeout_s:g}")

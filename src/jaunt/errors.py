@@ -79,12 +79,19 @@ class TemplateFileError(TemplateError):
 class FixtureError(JauntError):
     """A prompt fixture file is invalid; the message names the file and the key."""
 
-    def __init__(self, message: str, *, path: str, key: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: str, key: str | None = None, line: int | None = None
+    ) -> None:
         self.message = message
         self.path = path
         self.key = key
-        where = f"{path}: key '{key}'" if key else path
-        super().__init__(f"{where}: {message}")
+        self.line = line
+        super().__init__(f"{self.location(path)}: {message}")
+
+    def location(self, shown_path: str) -> str:
+        """``path:line: key 'k'`` (the line where the file has one for the key)."""
+        where = f"{shown_path}:{self.line}" if self.line else shown_path
+        return f"{where}: key '{self.key}'" if self.key else where
 
 
 class GenerationError(JauntError):

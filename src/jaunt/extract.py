@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from itertools import islice
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _THINK = re.compile(r"^\s*<think>.*?</think>", re.DOTALL)
@@ -65,9 +66,14 @@ def _fenced_blocks(lines: list[str]) -> list[_Block]:
             index += 1
             continue
         fence, indent = opener["fence"], len(opener["indent"])
-        closers = [j for j in range(index + 1, len(lines)) if _closes(lines[j], fence)][
-            :_MAX_CLOSE_CANDIDATES
-        ]
+        # islice stops the scan at the last candidate needed: an answer made of thousands of
+        # small fenced blocks (a model stuck in a loop) stays linear instead of quadratic.
+        closers = list(
+            islice(
+                (j for j in range(index + 1, len(lines)) if _closes(lines[j], fence)),
+                _MAX_CLOSE_CANDIDATES,
+            )
+        )
         body_of = _BodyGetter(lines, index + 1, indent)
         if not closers:
             blocks.append(_Block(opener["info"].strip(), body_of(len(lines))))

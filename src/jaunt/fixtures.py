@@ -22,13 +22,16 @@ One file ``prompt_fixtures/<name>.toml`` is one context (see the README, "Fixtur
     [dependency_generated_modules]
     "shop.__generated__.money" = '''...'''
 
-Every problem is reported as a :class:`~jaunt.errors.FixtureError` naming the file and key.
+Every problem is reported as a :class:`~jaunt.errors.FixtureError` naming the file and key,
+as ``path:line: key 'specs[2].source': message`` (no line for a missing top-level key;
+invalid TOML gives tomllib's line and column in the message).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,11 +70,13 @@ class Fixture:
 
 
 class _Reader:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, text: str) -> None:
         self.path = path
+        self.text = text
 
     def fail(self, key: str | None, message: str) -> FixtureError:
-        return FixtureError(message, path=self.path, key=key)
+        line = key_line(self.text, key) if key else None
+        return FixtureError(message, path=self.path, key=key, line=line)
 
     def string(self, table: dict[str, Any], key: str, where: str, *, required: bool) -> str:
         if key not in table:
@@ -119,6 +124,99 @@ class _Reader:
         return SpecRef(ref)
 
 
+# --- where a key stands, for error messages ------------------------------------------------
+
+_KEY_PATH = re.compile(r"(?P<top>[A-Za-z0-9_-]+)(?:\[(?P<index>\d+)\])?(?:\.(?P<sub>.+))?")
+_HEADER = re.compile(r"\s*\[(?P<array>\[)?\s*(?P<name>[^\]]+?)\s*\]")
+_ASSIGNMENT = re.compile(
+    r"""\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>[A-Za-z0-9_-]+))\s*[=.]"""
+)
+_ML_LITERAL = "'" * 3
+_ML_BASIC = '"' * 3
+
+
+def _scan_strings(line: str, open_delim: str | None) -> str | None:
+    """The multi-line string delimiter still open at the end of ``line`` (valid TOML only)."""
+    i, n = 0, len(line)
+    while i < n:
+        if open_delim is not None:
+            while i < n and not line.startswith(open_delim, i):
+                i += 2 if open_delim == _ML_BASIC and line[i] == "\\" else 1
+            if i >= n:
+                return open_delim
+            quote = open_delim[0]
+            open_delim = None
+            while i < n and line[i] == quote:  # one or two quotes may end the content
+                i += 1
+            continue
+        ch = line[i]
+        if ch == "#":
+            break
+        if line.startswith(_ML_LITERAL, i) or line.startswith(_ML_BASIC, i):
+            open_delim, i = line[i : i + 3], i + 3
+        elif ch == '"':
+            i += 1
+            while i < n and line[i] != '"':
+                i += 2 if line[i] == "\\" else 1
+            i += 1
+        elif ch == "'":
+            end = line.find("'", i + 1)
+            i = n if end < 0 else end + 1
+        else:
+            i += 1
+    return open_delim
+
+
+def _statement_lines(text: str) -> list[tuple[int, str]]:
+    """``(line number, text)`` of every line that does not start inside a multi-line string."""
+    lines: list[tuple[int, str]] = []
+    open_delim: str | None = None
+    for number, line in enumerate(text.split("\n"), 1):
+        if open_delim is None:
+            lines.append((number, line))
+        open_delim = _scan_strings(line, open_delim)
+    return lines
+
+
+def _assigned_key(line: str) -> str | None:
+    match = _ASSIGNMENT.match(line)
+    if match is None:
+        return None
+    return match.group("dq") or match.group("sq") or match.group("bare")
+
+
+def key_line(text: str, key: str) -> int | None:
+    """The line of ``text`` (parsed fixture TOML) where ``key`` stands; best effort.
+
+    ``key`` is a loader key path: ``kind``, ``expected_names[1]``, ``specs[2].source``,
+    ``dependency_generated_modules.pkg.mod``. A key missing from ``[[specs]]`` number n
+    points at that table's header; a missing top-level key has no line (``None``).
+    """
+    match = _KEY_PATH.fullmatch(key)
+    if match is None:
+        return None
+    top, sub = match.group("top"), match.group("sub")
+    index = int(match.group("index") or 0)
+    section: tuple[str, int] | None = None  # (table name, occurrence) under the last header
+    seen: dict[str, int] = {}
+    header_line: int | None = None
+    for number, line in _statement_lines(text):
+        assigned = _assigned_key(line)
+        header = _HEADER.match(line) if assigned is None else None
+        if header is not None:
+            name = header.group("name").strip("\"'")
+            section = (name, seen.get(name, 0))
+            seen[name] = section[1] + 1
+            if section == (top, index) and header_line is None:
+                header_line = number
+        elif assigned is not None:
+            if section is None and assigned == top:
+                return number  # a top-level value, inline arrays and tables included
+            if sub is not None and section == (top, index) and assigned == sub:
+                return number
+    return header_line
+
+
 def _toml_type(value: object) -> str:
     names = {str: "string", bool: "boolean", int: "integer", float: "float", list: "array"}
     return "table" if isinstance(value, dict) else names.get(type(value), type(value).__name__)
@@ -126,7 +224,7 @@ def _toml_type(value: object) -> str:
 
 def parse_fixture(text: str, *, path: str, name: str | None = None) -> Fixture:
     """Parse fixture TOML text; ``path`` is used in error messages."""
-    reader = _Reader(path)
+    reader = _Reader(path, text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

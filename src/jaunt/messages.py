@@ -95,8 +95,6 @@ def format_error_context_block(error_context: Sequence[str]) -> str:
     entries = [text for text in map(_normalise, error_context) if text]
     if not entries:
         return ""
-    if not entries:
-        return ""
     # One-line entries (the error lines) stay a compact list; a multi-line entry (the
     # previous output) is set off by blank lines so its fence starts on a line of its own.
     body = entries[0]

@@ -53,7 +53,10 @@ def validate_generated_source(
     tree, errors = _parse_and_compile(source, "<generated>", "line ", max_chars)
     if tree is None:
         return errors
-    defined = top_level_names(tree.body)
+    try:
+        defined = top_level_names(tree.body)
+    except RecursionError:  # only when called with the stack already nearly exhausted
+        return [f"line 1:1: SyntaxError: {_NESTING_MESSAGE}"]
     return [
         f"Missing top-level definition: {name}" for name in expected_names if name not in defined
     ]
@@ -129,7 +132,7 @@ def _bound_by(stmt: ast.stmt) -> set[str]:
     if isinstance(stmt, ast.ImportFrom):
         return {alias.asname or alias.name for alias in stmt.names if alias.name != "*"}
     if isinstance(stmt, ast.If):
-        return top_level_names(stmt.body) & top_level_names(stmt.orelse)
+        return _bound_by_if(stmt)
     if isinstance(stmt, ast.Try | ast.TryStar):
         return _bound_by_try(stmt)
     if isinstance(stmt, ast.With | ast.AsyncWith):
@@ -139,6 +142,17 @@ def _bound_by(stmt: ast.stmt) -> set[str]:
         name = getattr(stmt, "name", None)
         return {name.id} if isinstance(name, ast.Name) else set()
     return set()
+
+
+def _bound_by_if(stmt: ast.If) -> set[str]:
+    # An ``elif`` is an ``If`` nested in ``orelse``: walk the chain in a loop, because a
+    # chain of a few hundred ``elif``s parses fine but would exhaust Python's recursion.
+    names = top_level_names(stmt.body)
+    orelse = stmt.orelse
+    while len(orelse) == 1 and isinstance(orelse[0], ast.If):
+        names &= top_level_names(orelse[0].body)
+        orelse = orelse[0].orelse
+    return names & top_level_names(orelse)
 
 
 def _bound_by_try(stmt: ast.Try | ast.TryStar) -> set[str]:

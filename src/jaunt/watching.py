@@ -119,11 +119,12 @@ class Watcher:
         if templates:
             self._report(templates, self.session.reload_templates(), started, templates=True)
         for path in fixtures:
+            fixture_started = time.perf_counter()
             outcome = self.session.reload_fixture(path)
             if outcome is None:
                 self.emit(f"{self._stamp()} {display_path(path)} removed")
                 continue
-            self._report([path], [outcome], time.perf_counter(), templates=False)
+            self._report([path], [outcome], fixture_started, templates=False)
 
     def _is_config(self, path: Path) -> bool:
         config = self.options.config_path
@@ -217,7 +218,7 @@ class Watcher:
                 self.emit(f"  cannot write {self.options.out_dir}/{rendered.name}.md: {exc}")
 
     def _snapshot_summary(self, rendered: Sequence[Rendered]) -> str:
-        differ = same = 0
+        differ = same = added = removed = 0
         for r in rendered:
             path = snapshot_path(self.options.snapshot_dir, f"{r.set_name}-{r.name}")
             if path is None:
@@ -230,8 +231,10 @@ class Watcher:
                 same += 1
             else:
                 differ += 1
+                a, d = diff_counts(stored, r.markdown)
+                added, removed = added + a, removed + d
         if differ:
-            return f"vs snapshot: {differ} differ"
+            return f"vs snapshot: {differ} differ +{added} -{removed}"
         return "matches snapshot" if same else ""
 
     def _prefix_changes(self, kinds: set[Kind]) -> list[str]:

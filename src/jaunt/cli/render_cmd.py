@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         outcomes = session.render_all()
     except (UsageError, FixtureError) as exc:
         return usage_error("render", exc)
+    if not outcomes:
+        return usage_error("render", f"no fixture files (*.toml) in {session.fixtures_dir}/")
     loaded = session.current_set()
     single = len(outcomes) == 1 and not args.out
     if args.out:

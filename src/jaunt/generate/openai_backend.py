@@ -97,6 +97,12 @@ class OpenAIBackend(GeneratorBackend):
             max_retries=llm.max_retries,
         )
         self.base_url = str(self._client.base_url)
+        if self._client.base_url.scheme not in ("http", "https"):
+            # Caught here, not after the SDK's retries as a vague "Connection error."
+            raise JauntConfigError(
+                f"base URL {self.base_url!r} is not an http:// or https:// URL "
+                "(set by [llm] base_url or the OPENAI_BASE_URL variable)"
+            )
         self.token_limit_field = token_limit_field(llm, self.base_url)
 
     def __repr__(self) -> str:

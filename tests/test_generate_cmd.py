@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from shop_context import SHOP_CTX
 
 from jaunt.capture import CAPTURE_ENV
 from jaunt.cli import generate_cmd
@@ -21,19 +22,7 @@ from jaunt.testing.fake_openai import FakeOpenAIServer, Reply
 KEY_ENV = "JAUNT_GEN_TEST_KEY"
 SECRET = "sk-gen-test-NEVER-PRINTED-7311"
 
-CTX = ModuleSpecContext(
-    kind="build",
-    spec_module="shop.pricing",
-    generated_module="shop.__generated__.pricing",
-    expected_names=["apply_discount", "Cart"],
-    spec_sources={
-        SpecRef("shop.pricing:apply_discount"): "def apply_discount(price, percent):\n    ...",
-        SpecRef("shop.pricing:Cart"): "class Cart:\n    ...",
-    },
-    decorator_prompts={},
-    dependency_apis={},
-    dependency_generated_modules={},
-)
+CTX = SHOP_CTX
 GOOD = "def apply_discount(price, percent):\n    return price\n\n\nclass Cart:\n    pass\n"
 BAD = "def apply_discount(price, percent):\n    return price\n"
 CHATTY_GOOD = f"Here is the module:\n\n```python\n{GOOD}```\n\nIt applies the discount."

@@ -310,3 +310,14 @@ def test_a_file_reached_twice_is_counted_once(
     assert code == 1
     assert "(5 template files checked)" in err
     assert len(out.splitlines()) == len(set(out.splitlines()))
+
+
+def test_readme_lists_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = lint(capsys, "--list-rules", "--format", "markdown")
+    assert code == 0
+    summary = out.split("\n## ", 1)[0]
+    table = "\n".join(line for line in summary.splitlines() if line.startswith("|"))
+    assert table.count("| JP0") >= 15
+    assert table in (REPO / "README.md").read_text(encoding="utf-8"), (
+        "copy the rule table of docs/lint-rules.md into the README's Linting section"
+    )

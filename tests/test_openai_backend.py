@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from shop_context import SHOP_CTX
 
 from jaunt.capture import CAPTURE_ENV
 from jaunt.config import LLMConfig
@@ -24,19 +25,7 @@ from jaunt.testing.fake_openai import FakeOpenAIServer, Reply
 KEY_ENV = "JAUNT_TEST_OPENAI_KEY"
 SECRET = "sk-test-DO-NOT-LEAK-4242"
 
-CTX = ModuleSpecContext(
-    kind="build",
-    spec_module="shop.pricing",
-    generated_module="shop.__generated__.pricing",
-    expected_names=["apply_discount", "Cart"],
-    spec_sources={
-        SpecRef("shop.pricing:apply_discount"): "def apply_discount(price, percent):\n    ...",
-        SpecRef("shop.pricing:Cart"): "class Cart:\n    ...",
-    },
-    decorator_prompts={},
-    dependency_apis={},
-    dependency_generated_modules={},
-)
+CTX = SHOP_CTX
 TEST_CTX = ModuleSpecContext(
     kind="test",
     spec_module="tests.specs.pricing",

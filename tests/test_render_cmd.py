@@ -238,3 +238,19 @@ def test_empty_fixture_directory_is_a_usage_error(
     assert code == 2
     assert out == ""
     assert "no fixture files (*.toml) in empty/" in err
+
+
+def test_ctrl_c_during_render_is_exit_130_not_success(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A script must not take an interrupted render for a clean one.
+    import jaunt.cli.render_cmd as render_cmd
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(render_cmd, "session_from_args", interrupted)
+    assert main(["render"]) == 130
+    captured = capsys.readouterr()
+    assert "jaunt-prompts render: interrupted" in captured.err
+    assert "Traceback" not in captured.err

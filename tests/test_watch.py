@@ -188,6 +188,13 @@ def test_watch_follows_an_editing_session(project: Path, watcher: WatchProcess) 
     atomic_write(project / "fx" / "fresh.toml", read(project / "fx" / "pure_function.toml"))
     watcher.wait_for("new fixture output", lambda: "shop.rebates" in read(out / "fresh.md"))
 
+    # A fixture deleted for good: its output file goes too (--out mirrors the fixtures).
+    (project / "fx" / "fresh.toml").unlink()
+    watcher.wait_for(
+        "output of the deleted fixture removed", lambda: not (out / "fresh.md").exists()
+    )
+    assert pure.exists()
+
     assert watcher.proc.poll() is None
     code, stderr = watcher.stop(signal.SIGINT)
     assert code == 0

@@ -120,9 +120,12 @@ class Watcher:
             self._report(templates, self.session.reload_templates(), started, templates=True)
         for path in fixtures:
             fixture_started = time.perf_counter()
+            known = self.session.fixtures.get(path.resolve())
             outcome = self.session.reload_fixture(path)
             if outcome is None:
                 self.emit(f"{self._stamp()} {display_path(path)} removed")
+                if known is not None and not path.exists():
+                    self._forget(known.name)
                 continue
             self._report([path], [outcome], fixture_started, templates=False)
 
@@ -216,6 +219,17 @@ class Watcher:
                 write_output(self.options.out_dir, rendered)
             except OSError as exc:
                 self.emit(f"  cannot write {self.options.out_dir}/{rendered.name}.md: {exc}")
+
+    def _forget(self, name: str) -> None:
+        """A fixture file is gone: its output goes too, so ``--out`` mirrors the fixtures."""
+        self.last_good.pop(name, None)
+        if self.options.out_dir is None:
+            return
+        target = self.options.out_dir / f"{name}.md"
+        try:
+            target.unlink(missing_ok=True)
+        except OSError as exc:
+            self.emit(f"  cannot remove {display_path(target)}: {exc}")
 
     def _snapshot_summary(self, rendered: Sequence[Rendered]) -> str:
         differ = same = added = removed = 0

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from jaunt.cli.main import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from jaunt.config import JauntConfig, LLMConfig, find_config, load_config
 from jaunt.errors import JauntConfigError, JauntError, ModelAnswerError
 from jaunt.fixtures import FIXTURE_SUFFIX, Fixture, fixture_paths, load_fixture
@@ -41,10 +42,6 @@ from jaunt.validation import validate_generated_source
 if TYPE_CHECKING:
     from jaunt.generate.openai_backend import OpenAIBackend
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
 
 DEFAULT_FIXTURES_DIR = "prompt_fixtures"
 DEFAULT_SETS_DIR = "prompts"

@@ -22,6 +22,9 @@ TokenLimitParam = Literal["auto", "max_tokens", "max_completion_tokens"]
 TOKEN_LIMIT_PARAMS: tuple[str, ...] = get_args(TokenLimitParam)
 SUPPORTED_PROVIDERS = ("openai",)
 
+# What an OpenAI-compatible base URL may start with; anything else only fails after retries.
+BASE_URL_SCHEMES = ("http", "https")
+
 DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_OUTPUT_TOKENS = 16384
@@ -210,7 +213,7 @@ class _Reader:
         if not api_key_env.strip():
             raise self.fail("llm.api_key_env", "must name an environment variable")
         base_url = self.string(table, "llm", "base_url", "") or None
-        if base_url is not None and urlsplit(base_url).scheme not in ("http", "https"):
+        if base_url is not None and urlsplit(base_url).scheme not in BASE_URL_SCHEMES:
             raise self.fail(
                 "llm.base_url",
                 f"must be an http:// or https:// URL (e.g. http://127.0.0.1:8080/v1), "

@@ -141,6 +141,15 @@ def diff_counts(before: str, after: str) -> tuple[int, int]:
     return added, removed
 
 
+def diff_totals(pairs: Iterable[tuple[str, str]]) -> tuple[int, int]:
+    """:func:`diff_counts` summed over ``(before, after)`` pairs."""
+    added = removed = 0
+    for before, after in pairs:
+        a, d = diff_counts(before, after)
+        added, removed = added + a, removed + d
+    return added, removed
+
+
 def diff_excerpt(before: str, after: str, limit: int = 4, width: int = 100) -> Iterator[str]:
     """The first ``limit`` changed lines, ``-old`` / ``+new``, each cut to ``width``.
 

@@ -31,8 +31,8 @@ from jaunt.authoring import (
 from jaunt.fixtures import FIXTURE_SUFFIX
 from jaunt.prefix_cache import CACHE_MINIMUM_TOKENS, PrefixReport
 from jaunt.render_report import (
-    diff_counts,
     diff_excerpt,
+    diff_totals,
     failure_lines,
     finding_lines,
     paint,
@@ -124,7 +124,7 @@ class Watcher:
             outcome = self.session.reload_fixture(path)
             if outcome is None:
                 self.emit(f"{self._stamp()} {display_path(path)} removed")
-                if known is not None and not path.exists():
+                if known is not None and path.resolve() not in self.session.fixtures:
                     self._forget(known.name)
                 continue
             self._report([path], [outcome], fixture_started, templates=False)
@@ -169,14 +169,12 @@ class Watcher:
         rendered = [o for o in outcomes if isinstance(o, Rendered)]
         failed = [o for o in outcomes if isinstance(o, Failed)]
         changed: list[tuple[Rendered, str]] = []
-        added = removed = 0
         for r in rendered:
             before = self.last_good.get(r.name)
             if before != r.markdown:
                 changed.append((r, before or ""))
-                a, d = diff_counts(before or "", r.markdown)
-                added, removed = added + a, removed + d
             self._accept(r)
+        added, removed = diff_totals((before, r.markdown) for r, before in changed)
         render_ms = (time.perf_counter() - started) * 1000
         parts = [f"{len(outcomes)} fixture{'s' if len(outcomes) != 1 else ''}"]
         timing = f"re-rendered in {render_ms:.0f} ms"
@@ -232,7 +230,8 @@ class Watcher:
             self.emit(f"  cannot remove {display_path(target)}: {exc}")
 
     def _snapshot_summary(self, rendered: Sequence[Rendered]) -> str:
-        differ = same = added = removed = 0
+        same = 0
+        differing: list[tuple[str, str]] = []
         for r in rendered:
             path = snapshot_path(self.options.snapshot_dir, f"{r.set_name}-{r.name}")
             if path is None:
@@ -244,11 +243,10 @@ class Watcher:
             if stored == r.markdown:
                 same += 1
             else:
-                differ += 1
-                a, d = diff_counts(stored, r.markdown)
-                added, removed = added + a, removed + d
-        if differ:
-            return f"vs snapshot: {differ} differ +{added} -{removed}"
+                differing.append((stored, r.markdown))
+        if differing:
+            added, removed = diff_totals(differing)
+            return f"vs snapshot: {len(differing)} differ +{added} -{removed}"
         return "matches snapshot" if same else ""
 
     def _prefix_changes(self, kinds: set[Kind]) -> list[str]:

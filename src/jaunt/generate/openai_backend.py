@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from jaunt.capture import capture_context, capture_directory
-from jaunt.config import SUPPORTED_PROVIDERS, LLMConfig, PromptsConfig
+from jaunt.config import BASE_URL_SCHEMES, SUPPORTED_PROVIDERS, LLMConfig, PromptsConfig
 from jaunt.errors import GenerationBackendError, JauntConfigError, ModelAnswerError
 from jaunt.extract import extract_python_code
 from jaunt.generate.base import (
@@ -97,7 +97,7 @@ class OpenAIBackend(GeneratorBackend):
             max_retries=llm.max_retries,
         )
         self.base_url = str(self._client.base_url)
-        if self._client.base_url.scheme not in ("http", "https"):
+        if self._client.base_url.scheme not in BASE_URL_SCHEMES:
             # Caught here, not after the SDK's retries as a vague "Connection error."
             raise JauntConfigError(
                 f"base URL {self.base_url!r} is not an http:// or https:// URL "

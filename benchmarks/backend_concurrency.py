@@ -2,7 +2,7 @@
 
 Run:  uv run python benchmarks/backend_concurrency.py [--delay 0.3] [--repeats 3]
 
-A scripted OpenAI-compatible server (jaunt.testing.fake_openai) on 127.0.0.1 answers every
+A scripted OpenAI-compatible server (helpers.fake_openai) on 127.0.0.1 answers every
 request after ``--delay`` seconds. One OpenAIBackend (one AsyncOpenAI client) runs N
 ``generate_module`` calls with ``asyncio.gather`` for N = 1, 10, 50; the best wall time of
 ``--repeats`` runs is printed with its ratio to the single-request time. Target: the ratio
@@ -14,13 +14,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import time
+from pathlib import Path
 
-from jaunt.config import LLMConfig
+# The test helpers (fake and llama servers) live under tests/ and are not part of the wheel.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from helpers.fake_openai import FakeOpenAIServer, Reply
+
 from jaunt.generate.base import ModuleSpecContext
 from jaunt.generate.openai_backend import OpenAIBackend
+from jaunt.promptkit.settings import LLMConfig
 from jaunt.spec_ref import SpecRef
-from jaunt.testing.fake_openai import FakeOpenAIServer, Reply
 
 KEY_ENV = "JAUNT_BENCH_FAKE_KEY"
 CTX = ModuleSpecContext(

@@ -18,8 +18,8 @@ import time
 import timeit
 from collections.abc import Callable
 
-from jaunt.lint import lint_template_set, lint_text
-from jaunt.template_set import load_packaged_set
+from jaunt.promptkit.lint import lint_template_set, lint_text
+from jaunt.promptkit.template_set import load_packaged_set
 
 SIZES = {"10 KB": 10_000, "100 KB": 100_000, "1 MB": 1_000_000}
 PROSE = (
@@ -55,7 +55,9 @@ def main() -> None:
     for _ in range(3):
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "jaunt.cli.main", "lint"], check=True, capture_output=True
+            [sys.executable, "-m", "jaunt.promptkit.cli.main", "lint"],
+            check=True,
+            capture_output=True,
         )
         runs.append(time.perf_counter() - start)
     print(f"jaunt-prompts lint (process)         {min(runs) * 1e3:10.1f} ms")

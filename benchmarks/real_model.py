@@ -25,18 +25,23 @@ import contextlib
 import dataclasses
 import os
 import statistics
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from jaunt.cli.generate_cmd import ReportingBackend
-from jaunt.config import LLMConfig
-from jaunt.errors import GenerationBackendError
-from jaunt.fixtures import Fixture, load_fixture_dir
+# The test helpers (fake and llama servers) live under tests/ and are not part of the wheel.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from helpers.llama_server import MODEL_NAME, LlamaServer
+
 from jaunt.generate.openai_backend import OpenAIBackend
-from jaunt.testing.llama_server import MODEL_NAME, LlamaServer
+from jaunt.promptkit.cli.generate_cmd import ReportingBackend
+from jaunt.promptkit.errors import GenerationBackendError
+from jaunt.promptkit.fixtures import Fixture, load_fixture_dir
+from jaunt.promptkit.settings import LLMConfig
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "prompt_fixtures"
 KEY_ENV = "JAUNT_BENCH_REAL_MODEL_KEY"

@@ -26,8 +26,8 @@ import timeit
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from jaunt.messages import PLACEHOLDER_NAMES
-from jaunt.template_set import load_packaged_set
+from jaunt.promptkit.messages import PLACEHOLDER_NAMES
+from jaunt.promptkit.template_set import load_packaged_set
 from jaunt.templates import Template
 
 SIZES = {"1 KB": 1_000, "100 KB": 100_000, "2 MB": 2_000_000}

@@ -22,8 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from jaunt.fixtures import load_fixture_dir
-from jaunt.prompt_cases import discover_sets, prompt_cases
+from jaunt.promptkit.fixtures import load_fixture_dir
+from jaunt.promptkit.snapshots.cases import discover_sets, prompt_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = ROOT / "tests" / "__snapshots__" / "test_snapshots"

@@ -62,7 +62,7 @@ def main() -> int:
         original = module.read_text(encoding="utf-8")
         output = root / "out" / "pure_function.md"
 
-        command = [sys.executable, "-m", "jaunt.cli.main", "watch"]
+        command = [sys.executable, "-m", "jaunt.promptkit.cli.main", "watch"]
         command += ["--fixtures", "fx", "--prompts", "set", "--out", "out"]
         if args.debounce is not None:
             command += ["--debounce", str(args.debounce)]

@@ -10,8 +10,8 @@ from __future__ import annotations
 from itertools import permutations
 from pathlib import Path
 
-from jaunt.fixtures import dump_fixture
 from jaunt.generate.base import ModuleSpecContext
+from jaunt.promptkit.fixtures import dump_fixture
 from jaunt.spec_ref import SpecRef
 
 SPEC_MODULE = "units.convert"

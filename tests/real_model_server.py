@@ -14,8 +14,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-
-from jaunt.testing.llama_server import LlamaServer, ServerStartError, missing_requirements
+from helpers.llama_server import LlamaServer, ServerStartError, missing_requirements
 
 MARKER = "real_model"
 # Set by CI: there a missing model is a failure, never a quiet skip.

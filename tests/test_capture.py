@@ -7,16 +7,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.fake_openai import FakeOpenAIServer, Reply
 
-from jaunt.capture import CAPTURE_ENV, capture_context, capture_directory, fixture_file_name
-from jaunt.config import LLMConfig
-from jaunt.fixtures import load_fixture
 from jaunt.generate.base import GenerationResult, ModuleSpecContext
 from jaunt.generate.openai_backend import OpenAIBackend
-from jaunt.messages import render_messages
+from jaunt.promptkit.capture import (
+    CAPTURE_ENV,
+    capture_context,
+    capture_directory,
+    fixture_file_name,
+)
+from jaunt.promptkit.fixtures import load_fixture
+from jaunt.promptkit.messages import render_messages
+from jaunt.promptkit.settings import LLMConfig
+from jaunt.promptkit.template_set import load_packaged_set
 from jaunt.spec_ref import SpecRef
-from jaunt.template_set import load_packaged_set
-from jaunt.testing.fake_openai import FakeOpenAIServer, Reply
 
 KEY_ENV = "JAUNT_TEST_CAPTURE_KEY"
 CTX = ModuleSpecContext(

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from jaunt.config import (
+from jaunt.promptkit.errors import ConfigError
+from jaunt.promptkit.settings import (
     DEFAULT_MAX_OUTPUT_TOKENS,
     JauntConfig,
     LLMConfig,
@@ -14,8 +15,7 @@ from jaunt.config import (
     find_config,
     load_config,
 )
-from jaunt.errors import JauntConfigError
-from jaunt.template_set import load_set_from_config
+from jaunt.promptkit.template_set import load_set_from_config
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -127,7 +127,7 @@ def test_relative_config_path_gives_absolute_prompt_paths(
 )
 def test_bad_values_name_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
     path = _write(tmp_path, text)
-    with pytest.raises(JauntConfigError) as info:
+    with pytest.raises(ConfigError) as info:
         load_config(path)
     message = str(info.value)
     assert message.startswith(f"{path}: ")
@@ -136,17 +136,17 @@ def test_bad_values_name_file_and_key(tmp_path: Path, text: str, expected: str) 
 
 def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
     path = _write(tmp_path, '[llm]\nmodel = "m"\nbroken = \n')
-    with pytest.raises(JauntConfigError, match=r"invalid TOML: .*line 3") as info:
+    with pytest.raises(ConfigError, match=r"invalid TOML: .*line 3") as info:
         load_config(path)
     assert str(info.value).startswith(str(path))
 
 
 def test_missing_and_undecodable_files(tmp_path: Path) -> None:
-    with pytest.raises(JauntConfigError, match="config file not found"):
+    with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.toml")
     bad = tmp_path / "jaunt.toml"
     bad.write_bytes(b'[llm]\nmodel = "\xff"\n')
-    with pytest.raises(JauntConfigError, match=r"not valid UTF-8 \(at line 2\)"):
+    with pytest.raises(ConfigError, match=r"jaunt\.toml:2:\d+: not valid UTF-8"):
         load_config(bad)
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaunt.extract import extract_python_code
+from jaunt.generate.extract import extract_python_code
 
 CODE = 'def f(x: int) -> int:\n    """Double."""\n    return 2 * x'
 

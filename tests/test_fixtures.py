@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaunt.errors import FixtureError
-from jaunt.fixtures import (
+from jaunt.generate.base import ERROR_LINE_PREFIX, ModuleSpecContext
+from jaunt.promptkit.errors import FixtureError
+from jaunt.promptkit.fixtures import (
     dump_fixture,
     fixture_paths,
     key_line,
@@ -17,7 +18,6 @@ from jaunt.fixtures import (
     load_fixture_dir,
     parse_fixture,
 )
-from jaunt.generate.base import ERROR_LINE_PREFIX, ModuleSpecContext
 from jaunt.spec_ref import SpecRef
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,7 +190,7 @@ def test_load_fixture_names_missing_and_undecodable_files(tmp_path: Path) -> Non
         load_fixture(tmp_path / "nope.toml")
     bad = tmp_path / "latin1.toml"
     bad.write_bytes(VALID.encode() + b'description = "caf\xe9"\n')
-    with pytest.raises(FixtureError, match=r"latin1\.toml: not valid UTF-8 .*line 9"):
+    with pytest.raises(FixtureError, match=r"latin1\.toml:9: not valid UTF-8"):
         load_fixture(bad)
 
 

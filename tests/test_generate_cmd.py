@@ -9,15 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.fake_openai import FakeOpenAIServer, Reply
 from shop_context import SHOP_CTX
 
-from jaunt.capture import CAPTURE_ENV
-from jaunt.cli import generate_cmd
-from jaunt.cli.main import main
-from jaunt.fixtures import dump_fixture
 from jaunt.generate.base import ModuleSpecContext
+from jaunt.promptkit.capture import CAPTURE_ENV
+from jaunt.promptkit.cli import generate_cmd
+from jaunt.promptkit.cli.main import main
+from jaunt.promptkit.fixtures import dump_fixture
 from jaunt.spec_ref import SpecRef
-from jaunt.testing.fake_openai import FakeOpenAIServer, Reply
 
 KEY_ENV = "JAUNT_GEN_TEST_KEY"
 SECRET = "sk-gen-test-NEVER-PRINTED-7311"
@@ -335,7 +335,7 @@ def test_console_entry_point_runs_in_a_fresh_process(
     write_config(tmp_path, server)
     server.default = Reply(content=GOOD)
     done = subprocess.run(
-        [sys.executable, "-m", "jaunt.cli.main", "generate", "pricing"],
+        [sys.executable, "-m", "jaunt.promptkit.cli.main", "generate", "pricing"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -351,7 +351,7 @@ def test_ctrl_c_stops_a_waiting_generation_with_exit_130(
     write_config(tmp_path, server)
     server.default = Reply(content=GOOD, delay_s=30)
     process = subprocess.Popen(
-        [sys.executable, "-m", "jaunt.cli.main", "generate", "pricing"],
+        [sys.executable, "-m", "jaunt.promptkit.cli.main", "generate", "pricing"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -12,9 +12,9 @@ import pytest
     "module",
     [
         "jaunt.templates",
-        "jaunt.template_set",
-        "jaunt.messages",
-        "jaunt.fixtures",
+        "jaunt.promptkit.template_set",
+        "jaunt.promptkit.messages",
+        "jaunt.promptkit.fixtures",
         "jaunt.generate.base",
     ],
 )
@@ -24,7 +24,10 @@ def test_light_modules_do_not_import_openai_or_watchfiles(module: str) -> None:
 
 def test_building_the_cli_parser_stays_light() -> None:
     # Every subcommand module is imported to build the parser: they must import lazily.
-    assert _heavy_imports_after("from jaunt.cli.main import build_parser; build_parser()") == ""
+    assert (
+        _heavy_imports_after("from jaunt.promptkit.cli.main import build_parser; build_parser()")
+        == ""
+    )
 
 
 def _heavy_imports_after(statement: str) -> str:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from jaunt.cli.main import main
-from jaunt.lint import Finding
-from jaunt.lint.report import format_github, format_text, use_color
+from jaunt.promptkit.cli.main import main
+from jaunt.promptkit.lint import Finding
+from jaunt.promptkit.lint.report import format_github, format_text, use_color
 
 REPO = Path(__file__).resolve().parent.parent
 BAD_MODULE = "Write {{generated_module}}.\n{{spec_modul}}\n{{error_context_block}}\ntail\n"

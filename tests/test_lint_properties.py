@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaunt.errors import TemplateSyntaxError
-from jaunt.lint import lint_text
-from jaunt.template_set import TEMPLATE_NAMES, TemplateName
+from jaunt.promptkit.errors import TemplateSyntaxError
+from jaunt.promptkit.lint import lint_text
+from jaunt.promptkit.template_set import TEMPLATE_NAMES, TemplateName
 from jaunt.templates import Template
 
 # Template-ish text: mostly the characters that matter to the scanner and the phrase rules.

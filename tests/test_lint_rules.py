@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from jaunt.config import PromptsConfig
-from jaunt.lint import (
+from jaunt.promptkit.lint import (
     RULES,
     Finding,
     find_rule,
@@ -18,7 +17,8 @@ from jaunt.lint import (
     lint_text,
     template_name_of,
 )
-from jaunt.template_set import (
+from jaunt.promptkit.settings import PromptsConfig
+from jaunt.promptkit.template_set import (
     TEMPLATE_NAMES,
     TemplateName,
     load_packaged_set,

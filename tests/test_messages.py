@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from jaunt.fixtures import load_fixture
 from jaunt.generate.base import ModuleSpecContext, build_error_context
-from jaunt.messages import (
+from jaunt.promptkit.fixtures import load_fixture
+from jaunt.promptkit.messages import (
     EMPTY_BLOCK,
     fenced,
     messages_to_markdown,
     placeholder_values,
     render_messages,
 )
+from jaunt.promptkit.template_set import load_packaged_set
 from jaunt.spec_ref import SpecRef
-from jaunt.template_set import load_packaged_set
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGED = load_packaged_set()

@@ -10,17 +10,17 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from helpers.fake_openai import FakeOpenAIServer, Reply
 from shop_context import SHOP_CTX
 
-from jaunt.capture import CAPTURE_ENV
-from jaunt.config import LLMConfig
-from jaunt.errors import GenerationBackendError, JauntConfigError, ModelAnswerError
 from jaunt.generate.base import GenerationResult, ModuleSpecContext, TokenUsage
 from jaunt.generate.openai_backend import OpenAIBackend, token_limit_field
-from jaunt.messages import render_messages
+from jaunt.promptkit.capture import CAPTURE_ENV
+from jaunt.promptkit.errors import ConfigError, GenerationBackendError, ModelAnswerError
+from jaunt.promptkit.messages import render_messages
+from jaunt.promptkit.settings import LLMConfig
+from jaunt.promptkit.template_set import load_packaged_set
 from jaunt.spec_ref import SpecRef
-from jaunt.template_set import load_packaged_set
-from jaunt.testing.fake_openai import FakeOpenAIServer, Reply
 
 KEY_ENV = "JAUNT_TEST_OPENAI_KEY"
 SECRET = "sk-test-DO-NOT-LEAK-4242"
@@ -330,7 +330,7 @@ def test_missing_or_empty_key_names_the_variable(
         monkeypatch.delenv(KEY_ENV)
     else:
         monkeypatch.setenv(KEY_ENV, value)
-    with pytest.raises(JauntConfigError, match=f"environment variable {KEY_ENV} is not set"):
+    with pytest.raises(ConfigError, match=f"environment variable {KEY_ENV} is not set"):
         OpenAIBackend(LLMConfig("openai", "m", KEY_ENV))
 
 
@@ -339,15 +339,15 @@ def test_base_url_without_http_scheme_is_a_config_error(
     monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
     # Refused up front, not after the SDK's retries as a vague "Connection error.".
-    with pytest.raises(JauntConfigError, match="not an http:// or https:// URL"):
+    with pytest.raises(ConfigError, match="not an http:// or https:// URL"):
         OpenAIBackend(LLMConfig("openai", "m", KEY_ENV, base_url=url))
     monkeypatch.setenv("OPENAI_BASE_URL", url)
-    with pytest.raises(JauntConfigError, match="OPENAI_BASE_URL"):
+    with pytest.raises(ConfigError, match="OPENAI_BASE_URL"):
         OpenAIBackend(LLMConfig("openai", "m", KEY_ENV))
 
 
 def test_unsupported_provider() -> None:
-    with pytest.raises(JauntConfigError, match="provider 'anthropic' is not supported"):
+    with pytest.raises(ConfigError, match="provider 'anthropic' is not supported"):
         OpenAIBackend(LLMConfig("anthropic", "m", KEY_ENV))
 
 

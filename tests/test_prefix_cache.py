@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jaunt.fixtures import Fixture, parse_fixture
-from jaunt.messages import render_messages
-from jaunt.prefix_cache import (
+from jaunt.promptkit.fixtures import Fixture, parse_fixture
+from jaunt.promptkit.messages import render_messages
+from jaunt.promptkit.prefix import (
     CACHE_MINIMUM_TOKENS,
     PrefixReport,
     analyze_prefix,
@@ -14,9 +14,9 @@ from jaunt.prefix_cache import (
     common_prefix_length,
     request_tokens,
 )
-from jaunt.template_set import TemplateSet, load_packaged_set
+from jaunt.promptkit.template_set import TemplateSet, load_packaged_set
+from jaunt.promptkit.tokens import get_tokenizer
 from jaunt.templates import Template
-from jaunt.tokens import get_tokenizer
 
 TOKENIZER = get_tokenizer("o200k_base")
 
@@ -126,7 +126,7 @@ def test_one_request_has_nothing_to_compare_and_identical_requests_share_everyth
 
 
 def test_packaged_set_on_the_committed_fixtures_reports_its_real_prefix() -> None:
-    from jaunt.fixtures import load_fixture
+    from jaunt.promptkit.fixtures import load_fixture
 
     root = Path(__file__).resolve().parent.parent / "prompt_fixtures"
     fixtures = [load_fixture(root / f"{n}.toml") for n in ("pure_function", "class_methods")]

@@ -134,7 +134,7 @@ def test_missing_syrupy_gives_an_install_hint(project: pytest.Pytester) -> None:
         "import sys\n"
         "for name in [n for n in sys.modules if n.split('.')[0] == 'syrupy']:\n"
         "    sys.modules[name] = None\n"
-        "sys.modules.pop('jaunt.snapshot', None)\n"
+        "sys.modules.pop('jaunt.promptkit.snapshots.extension', None)\n"
     )
     result = project.runpytest("-p", "no:syrupy")
     result.assert_outcomes(errors=1)
@@ -149,7 +149,7 @@ def test_disabled_syrupy_plugin_is_named(project: pytest.Pytester) -> None:
 
 def test_plugin_and_cases_import_without_syrupy() -> None:
     code = (
-        "import sys, jaunt.pytest_plugin, jaunt.prompt_cases\n"
+        "import sys, jaunt.promptkit.snapshots.plugin, jaunt.promptkit.snapshots.cases\n"
         "assert 'syrupy' not in sys.modules, 'syrupy imported'\n"
         "assert 'openai' not in sys.modules, 'openai imported'\n"
     )

@@ -23,15 +23,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.llama_server import LlamaServer, missing_requirements
+from helpers.recording_proxy import RecordingProxy
 
-from jaunt.capture import CAPTURE_ENV
-from jaunt.cli.generate_cmd import ReportingBackend
-from jaunt.config import LLMConfig
-from jaunt.fixtures import load_fixture
 from jaunt.generate.base import ERROR_LINE_PREFIX, GenerationResult, ModuleSpecContext
 from jaunt.generate.openai_backend import OpenAIBackend
-from jaunt.testing.llama_server import LlamaServer, missing_requirements
-from jaunt.testing.recording_proxy import RecordingProxy
+from jaunt.promptkit.capture import CAPTURE_ENV
+from jaunt.promptkit.cli.generate_cmd import ReportingBackend
+from jaunt.promptkit.fixtures import load_fixture
+from jaunt.promptkit.settings import LLMConfig
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "prompt_fixtures"
 # The small fixtures (under ~1,000 prompt tokens): a few seconds each on two cores.
@@ -179,7 +179,7 @@ def test_generate_command_against_the_real_model(
         [
             sys.executable,
             "-m",
-            "jaunt.cli.main",
+            "jaunt.promptkit.cli.main",
             "generate",
             str(FIXTURES_DIR / "pure_function.toml"),
             "--model",
@@ -229,7 +229,7 @@ def test_sigterm_is_an_interrupt_while_the_server_runs() -> None:
     # `finally` that stops the server (in its own session, the signal never reaches it).
     script = (
         "import sys, time\n"
-        "from jaunt.testing.llama_server import _sigterm_interrupts\n"
+        "from helpers.llama_server import _sigterm_interrupts\n"
         "try:\n"
         "    with _sigterm_interrupts():\n"
         "        print('ready', flush=True)\n"
@@ -239,7 +239,11 @@ def test_sigterm_is_an_interrupt_while_the_server_runs() -> None:
         "    sys.exit(3)\n"
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=_clean_env()
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_clean_env(),
+        cwd=Path(__file__).parent,  # the test helpers live in tests/
     )
     try:
         assert process.stdout is not None

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from jaunt.cli.main import main
-from jaunt.fixtures import load_fixture
-from jaunt.prompt_cases import render_markdown
-from jaunt.template_set import load_packaged_set
+from jaunt.promptkit.cli.main import main
+from jaunt.promptkit.fixtures import load_fixture
+from jaunt.promptkit.snapshots.cases import render_markdown
+from jaunt.promptkit.template_set import load_packaged_set
 
 REPO = Path(__file__).resolve().parent.parent
 SNAPSHOTS = REPO / "tests" / "__snapshots__" / "test_snapshots"
@@ -190,7 +190,7 @@ def test_real_subprocess_in_the_repo_root_works_without_api_key_or_colour() -> N
     env = {k: v for k, v in os.environ.items() if not k.endswith("API_KEY")}
     env["NO_COLOR"] = "1"
     proc = subprocess.run(
-        [sys.executable, "-m", "jaunt.cli.main", "render"],
+        [sys.executable, "-m", "jaunt.promptkit.cli.main", "render"],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -244,7 +244,7 @@ def test_ctrl_c_during_render_is_exit_130_not_success(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # A script must not take an interrupted render for a clean one.
-    import jaunt.cli.render_cmd as render_cmd
+    import jaunt.promptkit.cli.render_cmd as render_cmd
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt

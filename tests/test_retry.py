@@ -6,10 +6,8 @@ import asyncio
 
 import pytest
 
-from jaunt.errors import GenerationBackendError, ModelAnswerError
 from jaunt.generate.base import (
     ERROR_LINE_PREFIX,
-    MAX_LISTING_CHARS,
     GenerationResult,
     GeneratorBackend,
     ModuleSpecContext,
@@ -17,9 +15,11 @@ from jaunt.generate.base import (
     build_error_context,
     record_usage,
 )
-from jaunt.messages import render_messages
+from jaunt.promptkit.context import MAX_LISTING_CHARS
+from jaunt.promptkit.errors import GenerationBackendError, ModelAnswerError
+from jaunt.promptkit.messages import render_messages
+from jaunt.promptkit.template_set import load_packaged_set
 from jaunt.spec_ref import SpecRef
-from jaunt.template_set import load_packaged_set
 
 CTX = ModuleSpecContext(
     kind="build",

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from jaunt.fixtures import load_fixture_dir
-from jaunt.prompt_cases import PromptCase, discover_sets, prompt_cases, set_dirs
-from jaunt.snapshot import MarkdownSnapshotExtension
+from jaunt.promptkit.fixtures import load_fixture_dir
+from jaunt.promptkit.snapshots.cases import PromptCase, discover_sets, prompt_cases, set_dirs
+from jaunt.promptkit.snapshots.extension import MarkdownSnapshotExtension
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = prompt_cases(discover_sets(ROOT / "prompts"), load_fixture_dir(ROOT / "prompt_fixtures"))
@@ -124,7 +124,7 @@ def test_snapshot_bytes_are_the_rendered_markdown() -> None:
 
 
 def test_every_override_set_lints_clean() -> None:
-    from jaunt.lint import lint_set_dir
+    from jaunt.promptkit.lint import lint_set_dir
 
     for directory in set_dirs(ROOT / "prompts"):
         assert lint_set_dir(directory) == [], directory

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from jaunt.config import PromptsConfig
-from jaunt.errors import TemplateFileError, TemplateSyntaxError
-from jaunt.messages import PLACEHOLDER_NAMES
-from jaunt.template_set import (
+from jaunt.promptkit.errors import TemplateFileError, TemplateSyntaxError
+from jaunt.promptkit.messages import PLACEHOLDER_NAMES
+from jaunt.promptkit.settings import PromptsConfig
+from jaunt.promptkit.template_set import (
     TEMPLATE_NAMES,
     load_packaged_set,
     load_set_dir,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaunt.errors import (
+from jaunt.promptkit.errors import (
     MissingPlaceholderValuesError,
     TemplateError,
     TemplateSyntaxError,

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from jaunt import tokens
-from jaunt.tokens import ESTIMATE_TOKENIZER, get_tokenizer
+from jaunt.promptkit import tokens
+from jaunt.promptkit.tokens import ESTIMATE_TOKENIZER, get_tokenizer
 
 
 def test_exact_counts_match_known_o200k_and_cl100k_values() -> None:

@@ -27,7 +27,7 @@ class WatchProcess:
     def __init__(self, cwd: Path, *args: str) -> None:
         env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jaunt.cli.main", "watch", *args],
+            [sys.executable, "-m", "jaunt.promptkit.cli.main", "watch", *args],
             cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
@@ -232,9 +232,9 @@ def test_usage_error_exits_2_before_watching(project: Path) -> None:
 
 def test_report_line_compares_with_the_committed_snapshot(project: Path) -> None:
     # In-process (Watcher.handle without the notify loop): what one re-render line says.
-    from jaunt.authoring import AuthoringSession, SetSource
-    from jaunt.tokens import get_tokenizer
-    from jaunt.watching import Watcher, WatchOptions
+    from jaunt.promptkit.session import AuthoringSession, SetSource
+    from jaunt.promptkit.tokens import get_tokenizer
+    from jaunt.promptkit.watch import Watcher, WatchOptions
 
     snapshots = project / "snaps" / "test_snapshots"
     snapshots.mkdir(parents=True)

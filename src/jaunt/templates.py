@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from jaunt.errors import (
+from jaunt.promptkit.errors import (
     MissingPlaceholderValuesError,
     SourceLocation,
     TemplateError,

@@ -9,60 +9,20 @@ and is raised, never retried here.
 from __future__ import annotations
 
 import logging
-import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Literal
 
-from jaunt.errors import ModelAnswerError
-from jaunt.spec_ref import SpecRef
+from jaunt.promptkit.context import (
+    ERROR_LINE_PREFIX,
+    ModuleSpecContext,
+    TokenUsage,
+    build_error_context,
+)
+from jaunt.promptkit.errors import ModelAnswerError
 from jaunt.validation import validate_generated_source
 
 logger = logging.getLogger("jaunt.generate")
-
-ERROR_LINE_PREFIX = "previous output errors: "
-# The previous answer is shown whole up to these sizes, as excerpts around errors beyond.
-MAX_LISTING_LINES = 200
-MAX_LISTING_CHARS = 16_000
-EXCERPT_RADIUS = 4
-MAX_LINE_CHARS = 240
-
-
-@dataclass(frozen=True)
-class ModuleSpecContext:
-    """Everything the model needs to write one generated module."""
-
-    kind: Literal["build", "test"]
-    spec_module: str
-    generated_module: str
-    expected_names: list[str]
-    spec_sources: dict[SpecRef, str]
-    decorator_prompts: dict[SpecRef, str]
-    dependency_apis: dict[SpecRef, str]
-    dependency_generated_modules: dict[str, str]
-    # Reference notes about third-party libraries; sent as its own user message when non-empty.
-    skills_block: str = ""
-
-
-@dataclass(frozen=True)
-class TokenUsage:
-    """Tokens one model call used, as the server reported them."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    # Prompt tokens served from the provider's prompt cache (0 when not reported).
-    cached_prompt_tokens: int = 0
-
-    def __add__(self, other: TokenUsage) -> TokenUsage:
-        return TokenUsage(
-            self.prompt_tokens + other.prompt_tokens,
-            self.completion_tokens + other.completion_tokens,
-            self.total_tokens + other.total_tokens,
-            self.cached_prompt_tokens + other.cached_prompt_tokens,
-        )
 
 
 @dataclass
@@ -185,63 +145,14 @@ class GeneratorBackend(ABC):
         return source, validate_generated_source(source, ctx.expected_names)
 
 
-# "line 3:5: ..." (validate_generated_source) or "path.py:3:5: ..." (compile_check).
-_ERROR_LINE = re.compile(r"(?:^line |:)(\d+):(\d+): ")
-
-
-def build_error_context(errors: list[str], previous_output: str | None) -> list[str]:
-    """The ``extra_error_context`` of the next attempt: error lines, then the output shown."""
-    lines = [f"{ERROR_LINE_PREFIX}{error}" for error in errors]
-    if previous_output and previous_output.strip():
-        lines.append(_previous_output_block(previous_output, errors))
-    return lines
-
-
-def _previous_output_block(output: str, errors: list[str]) -> str:
-    # Imported here: jaunt.messages imports this module.
-    from jaunt.messages import fenced
-
-    source_lines = output.replace("\r\n", "\n").split("\n")
-    width = len(str(len(source_lines)))
-
-    def numbered(index: int) -> str:
-        text = source_lines[index]
-        if len(text) > MAX_LINE_CHARS:
-            text = text[:MAX_LINE_CHARS] + " [...]"
-        return f"{index + 1:>{width}} | {text}"
-
-    if len(source_lines) <= MAX_LISTING_LINES and len(output) <= MAX_LISTING_CHARS:
-        listing = [numbered(i) for i in range(len(source_lines))]
-        title = "Your previous output, with line numbers:"
-    else:
-        listing = _excerpts(source_lines, errors, numbered)
-        title = f"Excerpts of your previous output ({len(source_lines)} lines), with line numbers:"
-    body = "\n".join(listing)
-    return f"{title}\n\n{fenced(body, 'text')}"
-
-
-def _excerpts(
-    source_lines: list[str], errors: list[str], numbered: Callable[[int], str]
-) -> list[str]:
-    error_lines = sorted(
-        {int(m.group(1)) for e in errors for m in [_ERROR_LINE.search(e)] if m is not None}
-    )
-    wanted: set[int] = set(range(min(20, len(source_lines))))  # the imports and first names
-    for line_number in error_lines:
-        start = max(0, line_number - 1 - EXCERPT_RADIUS)
-        wanted |= set(range(start, min(len(source_lines), line_number + EXCERPT_RADIUS)))
-    wanted |= set(range(max(0, len(source_lines) - 10), len(source_lines)))
-    listing: list[str] = []
-    previous = -1
-    for index in sorted(wanted):
-        if index != previous + 1:
-            listing.append(f"... ({index - previous - 1} lines omitted) ...")
-        listing.append(numbered(index))
-        previous = index
-    # Errors on many lines could still add up to a huge listing: keep the bound.
-    total = 0
-    for position, entry in enumerate(listing):
-        total += len(entry) + 1
-        if total > MAX_LISTING_CHARS:
-            return [*listing[:position], "... (rest omitted) ..."]
-    return listing
+__all__ = [
+    "ERROR_LINE_PREFIX",
+    "AttemptState",
+    "GenerationResult",
+    "GeneratorBackend",
+    "ModuleSpecContext",
+    "TokenUsage",
+    "build_error_context",
+    "current_attempt",
+    "record_usage",
+]

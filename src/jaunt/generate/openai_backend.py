@@ -2,7 +2,7 @@
 
 * One ``openai.AsyncOpenAI`` client per backend: connections are reused and concurrent
   ``generate_module`` calls run in parallel.
-* Messages come from :func:`jaunt.messages.render_messages`, the renderer the snapshot
+* Messages come from :func:`jaunt.promptkit.messages.render_messages`, the renderer the snapshot
   tests and ``jaunt-prompts render`` use, so the request is byte for byte the snapshot.
 * Transport retries (429, 5xx, timeouts, connection errors) are the SDK's alone
   (``llm.max_retries``, with its backoff and ``Retry-After`` handling). What survives them
@@ -20,10 +20,6 @@ import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from jaunt.capture import capture_context, capture_directory
-from jaunt.config import BASE_URL_SCHEMES, SUPPORTED_PROVIDERS, LLMConfig, PromptsConfig
-from jaunt.errors import GenerationBackendError, JauntConfigError, ModelAnswerError
-from jaunt.extract import extract_python_code
 from jaunt.generate.base import (
     GeneratorBackend,
     ModuleSpecContext,
@@ -31,8 +27,12 @@ from jaunt.generate.base import (
     current_attempt,
     record_usage,
 )
-from jaunt.messages import Message, render_messages
-from jaunt.template_set import TemplateSet, load_set_from_config
+from jaunt.generate.extract import extract_python_code
+from jaunt.promptkit.capture import capture_context, capture_directory
+from jaunt.promptkit.errors import ConfigError, GenerationBackendError, ModelAnswerError
+from jaunt.promptkit.messages import Message, render_messages
+from jaunt.promptkit.settings import BASE_URL_SCHEMES, SUPPORTED_PROVIDERS, LLMConfig, PromptsConfig
+from jaunt.promptkit.template_set import TemplateSet, load_set_from_config
 
 if TYPE_CHECKING:
     import openai
@@ -69,18 +69,18 @@ class OpenAIBackend(GeneratorBackend):
     ) -> None:
         """``templates`` (a loaded set) wins over ``prompts`` (paths from ``jaunt.toml``).
 
-        Raises :class:`~jaunt.errors.JauntConfigError` when the key variable is unset or
+        Raises :class:`~jaunt.errors.ConfigError` when the key variable is unset or
         empty or the provider is not supported, and a template error when an override
         template is broken: both before any request is made.
         """
         if llm.provider not in SUPPORTED_PROVIDERS:
-            raise JauntConfigError(
+            raise ConfigError(
                 f"[llm] provider {llm.provider!r} is not supported by OpenAIBackend "
                 f"(supported: {', '.join(SUPPORTED_PROVIDERS)})"
             )
         api_key = os.environ.get(llm.api_key_env, "").strip()
         if not api_key:
-            raise JauntConfigError(
+            raise ConfigError(
                 f"environment variable {llm.api_key_env} is not set or empty; it must hold "
                 f"the API key ([llm] api_key_env = {llm.api_key_env!r})"
             )
@@ -99,7 +99,7 @@ class OpenAIBackend(GeneratorBackend):
         self.base_url = str(self._client.base_url)
         if self._client.base_url.scheme not in BASE_URL_SCHEMES:
             # Caught here, not after the SDK's retries as a vague "Connection error."
-            raise JauntConfigError(
+            raise ConfigError(
                 f"base URL {self.base_url!r} is not an http:// or https:// URL "
                 "(set by [llm] base_url or the OPENAI_BASE_URL variable)"
             )

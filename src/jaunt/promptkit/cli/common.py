@@ -2,7 +2,7 @@
 
 ``add_source_options`` declares how a command picks its template set and fixtures;
 ``session_from_args`` turns the parsed options into an :class:`AuthoringSession`, raising
-:class:`~jaunt.authoring.UsageError` (exit 2) for input that names nothing real.
+:class:`~jaunt.promptkit.session.ProjectError` (exit 2) for input that names nothing real.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from jaunt.authoring import AuthoringSession, SetSource, UsageError, resolve_fixtures
-from jaunt.config import CONFIG_FILE_NAME, load_config
-from jaunt.errors import JauntConfigError
-from jaunt.lint.report import use_color
-from jaunt.prompt_cases import set_dirs
-from jaunt.tokens import DEFAULT_ENCODING, ENCODINGS, ESTIMATE, get_tokenizer
+from jaunt.promptkit.errors import ConfigError, ProjectError
+from jaunt.promptkit.lint.report import use_color
+from jaunt.promptkit.session import AuthoringSession, SetSource, resolve_fixtures
+from jaunt.promptkit.settings import CONFIG_FILE_NAME, load_config
+from jaunt.promptkit.snapshots.cases import set_dirs
+from jaunt.promptkit.tokens import DEFAULT_ENCODING, ENCODINGS, ESTIMATE, get_tokenizer
 
 FIXTURES_DIR = "prompt_fixtures"
 PROMPTS_DIR = "prompts"
@@ -72,7 +72,7 @@ def set_source_from_args(args: argparse.Namespace) -> SetSource:
         if not directory.is_dir():
             known = [d.name for d in set_dirs(PROMPTS_DIR)]
             hint = f" (sets: {', '.join(known)})" if known else f" (no ./{PROMPTS_DIR}/ directory)"
-            raise UsageError(f"unknown template set {args.set_name!r}: no {directory}/{hint}")
+            raise ProjectError(f"unknown template set {args.set_name!r}: no {directory}/{hint}")
         return SetSource.from_dir(directory)
     if args.prompts_dir:
         return SetSource.from_dir(args.prompts_dir)
@@ -81,18 +81,18 @@ def set_source_from_args(args: argparse.Namespace) -> SetSource:
         return SetSource.packaged()
     try:
         return SetSource.from_config(load_config(config).prompts)
-    except JauntConfigError as exc:
-        raise UsageError(str(exc)) from None
+    except ConfigError as exc:
+        raise ProjectError(str(exc)) from None
 
 
 def session_from_args(args: argparse.Namespace) -> AuthoringSession:
-    """The session the options describe; :class:`UsageError` for unknown sets or fixtures."""
+    """The session the options describe; :class:`ProjectError` for unknown sets or fixtures."""
     source = set_source_from_args(args)
     fixtures_dir = Path(args.fixtures_dir or FIXTURES_DIR)
     if args.fixtures_dir and not fixtures_dir.is_dir():
-        raise UsageError(f"fixture directory not found: {fixtures_dir}")
+        raise ProjectError(f"fixture directory not found: {fixtures_dir}")
     if not args.fixtures and not fixtures_dir.is_dir():
-        raise UsageError(
+        raise ProjectError(
             f"no ./{FIXTURES_DIR}/ directory here: pass --fixtures DIR or FIXTURE paths"
         )
     files = resolve_fixtures(args.fixtures, fixtures_dir) if args.fixtures else []

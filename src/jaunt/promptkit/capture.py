@@ -18,12 +18,12 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from jaunt.fixtures import FIXTURE_SUFFIX, dump_fixture
 from jaunt.generate.base import ModuleSpecContext
+from jaunt.promptkit.fixtures import FIXTURE_SUFFIX, dump_fixture
 
 CAPTURE_ENV = "JAUNT_CAPTURE_FIXTURES"
 
-logger = logging.getLogger("jaunt.capture")
+logger = logging.getLogger("jaunt.promptkit.capture")
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 

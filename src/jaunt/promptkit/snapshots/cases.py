@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jaunt.fixtures import Fixture
-from jaunt.messages import Message, messages_to_markdown, render_messages
-from jaunt.template_set import TemplateSet, load_packaged_set, load_set_dir
+from jaunt.promptkit.fixtures import Fixture
+from jaunt.promptkit.messages import Message, messages_to_markdown, render_messages
+from jaunt.promptkit.template_set import TemplateSet, load_packaged_set, load_set_dir
 
 
 def render_markdown(template_set: TemplateSet, fixture: Fixture) -> str:

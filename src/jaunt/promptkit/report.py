@@ -12,10 +12,11 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from jaunt.authoring import Failed, LoadedSet, Outcome, Rendered, display_path
-from jaunt.lint import Finding
-from jaunt.prefix_cache import PrefixReport
-from jaunt.tokens import Tokenizer
+from jaunt.promptkit.files import display_path
+from jaunt.promptkit.lint import Finding
+from jaunt.promptkit.prefix import PrefixReport
+from jaunt.promptkit.session import Failed, LoadedSet, Outcome, Rendered
+from jaunt.promptkit.tokens import Tokenizer
 
 _GREEN = "\x1b[32m"
 _RED = "\x1b[31m"

@@ -1,9 +1,9 @@
 """The authoring loop's model: a template set and fixtures, rendered into per-fixture results.
 
 ``jaunt-prompts render`` renders once and prints; ``jaunt-prompts watch`` keeps an
-:class:`AuthoringSession` alive and asks it to reload only what a file change touches. Both
-render through :func:`jaunt.prompt_cases.render_markdown`'s renderer, so an output file is
-byte for byte the snapshot of the same case.
+:class:`AuthoringSession` alive and asks it to reload only what a file change touches.
+Both render through :func:`jaunt.promptkit.snapshots.cases.render_markdown`'s renderer,
+so an output file is byte for byte the snapshot of the same case.
 
 Nothing here stops at the first problem: a broken template fails only the fixtures of its
 kind, a broken fixture fails only itself, and every failure keeps the file and line.
@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from jaunt.config import PromptsConfig
-from jaunt.errors import FixtureError, TemplateError, TemplateSyntaxError
-from jaunt.fixtures import FIXTURE_SUFFIX, Fixture, fixture_paths, load_fixture
-from jaunt.lint import Finding, lint_prompts_config, lint_set_dir, lint_template_set
-from jaunt.messages import Message, messages_to_markdown, render_messages
-from jaunt.prefix_cache import PrefixReport, analyze_prefix, request_tokens
-from jaunt.template_set import (
+from jaunt.promptkit.errors import FixtureError, ProjectError, TemplateError, TemplateSyntaxError
+from jaunt.promptkit.files import display_path
+from jaunt.promptkit.fixtures import FIXTURE_SUFFIX, Fixture, fixture_paths, load_fixture
+from jaunt.promptkit.lint import Finding, lint_prompts_config, lint_set_dir, lint_template_set
+from jaunt.promptkit.messages import Message, messages_to_markdown, render_messages
+from jaunt.promptkit.prefix import PrefixReport, analyze_prefix, request_tokens
+from jaunt.promptkit.settings import PromptsConfig
+from jaunt.promptkit.template_set import (
     PACKAGED_SET_NAME,
     TEMPLATE_NAMES,
     TemplateName,
@@ -32,25 +33,13 @@ from jaunt.template_set import (
     load_template_file,
     packaged_template_path,
 )
+from jaunt.promptkit.tokens import Tokenizer
 from jaunt.templates import Template
-from jaunt.tokens import Tokenizer
 
 Kind = Literal["build", "test"]
 KINDS: tuple[Kind, ...] = ("build", "test")
 # The set name jaunt.toml's [prompts] gets: the pytest plugin's snapshot ids use it too.
 CONFIG_SET_NAME = "project"
-
-
-class UsageError(Exception):
-    """Bad command-line input: an unknown set or fixture, a missing directory."""
-
-
-def display_path(path: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None) -> str:
-    """``path`` relative to ``cwd`` (default: the current directory) when it lies under it."""
-    try:
-        return Path(path).resolve().relative_to(Path(cwd or Path.cwd()).resolve()).as_posix()
-    except (ValueError, OSError):
-        return str(path)
 
 
 def kind_of_template(name: TemplateName) -> Kind:
@@ -76,7 +65,7 @@ class SetSource:
     def from_dir(cls, directory: str | os.PathLike[str]) -> SetSource:
         root = Path(directory)
         if not root.is_dir():
-            raise UsageError(f"template set directory not found: {root}")
+            raise ProjectError(f"template set directory not found: {root}")
         return cls(root.resolve().name, directory=root.resolve())
 
     @classmethod
@@ -186,7 +175,7 @@ def resolve_fixtures(names: Sequence[str], fixtures_dir: str | os.PathLike[str])
     root = Path(fixtures_dir)
     if not names:
         if not root.is_dir():
-            raise UsageError(f"fixture directory not found: {root}")
+            raise ProjectError(f"fixture directory not found: {root}")
         return fixture_paths(root)
     paths: list[Path] = []
     for name in names:
@@ -199,7 +188,7 @@ def resolve_fixtures(names: Sequence[str], fixtures_dir: str | os.PathLike[str])
         else:
             known = sorted(p.stem for p in fixture_paths(root)) if root.is_dir() else []
             hint = f" (fixtures in {root}: {', '.join(known)})" if known else ""
-            raise UsageError(f"no fixture {name!r}: not a file, nor {in_dir}{hint}")
+            raise ProjectError(f"no fixture {name!r}: not a file, nor {in_dir}{hint}")
     return paths
 
 
@@ -265,12 +254,11 @@ def render_fixture(loaded: LoadedSet, fixture: Fixture, tokenizer: Tokenizer) ->
 
 
 def _template_error(exc: TemplateError) -> str:
-    where = display_path(exc.path) if exc.path else "<template>"
-    return f"{where}:{exc.line}:{exc.column}: {exc.message}"
+    return exc.one_line(display_path)
 
 
 def _fixture_error(exc: FixtureError) -> str:
-    return f"{exc.location(display_path(exc.path))}: {exc.message}"
+    return exc.one_line(display_path)
 
 
 # --- the session -----------------------------------------------------------------------------

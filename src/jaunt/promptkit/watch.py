@@ -7,7 +7,7 @@ change is handled by reading the file's current state, so delete-then-recreate, 
 and plain writes are all the same thing here.
 
 ``watchfiles`` is imported only inside :meth:`Watcher.run`, so importing this module (or
-``jaunt.cli``) stays cheap.
+``jaunt.promptkit.cli``) stays cheap.
 """
 
 from __future__ import annotations
@@ -18,19 +18,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jaunt.authoring import (
-    AuthoringSession,
-    Failed,
-    Kind,
-    Outcome,
-    Rendered,
-    SetSource,
-    UsageError,
-    display_path,
-)
-from jaunt.fixtures import FIXTURE_SUFFIX
-from jaunt.prefix_cache import CACHE_MINIMUM_TOKENS, PrefixReport
-from jaunt.render_report import (
+from jaunt.promptkit.errors import ProjectError
+from jaunt.promptkit.files import display_path
+from jaunt.promptkit.fixtures import FIXTURE_SUFFIX
+from jaunt.promptkit.prefix import CACHE_MINIMUM_TOKENS, PrefixReport
+from jaunt.promptkit.report import (
     diff_excerpt,
     diff_totals,
     failure_lines,
@@ -41,6 +33,14 @@ from jaunt.render_report import (
     snapshot_path,
     summary_table,
     write_output,
+)
+from jaunt.promptkit.session import (
+    AuthoringSession,
+    Failed,
+    Kind,
+    Outcome,
+    Rendered,
+    SetSource,
 )
 
 # Measured with benchmarks/watch_latency.py: lower steps buy little and cost idle CPU.
@@ -149,7 +149,7 @@ class Watcher:
             return
         try:
             self.session.source = factory()
-        except UsageError as exc:
+        except ProjectError as exc:
             self.emit(f"{self._stamp()} {paint('error', _RED, self.options.color)} {exc}")
             self.emit("  keeping the previous template set")
             return

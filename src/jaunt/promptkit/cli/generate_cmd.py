@@ -25,10 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from jaunt.cli.main import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from jaunt.config import JauntConfig, LLMConfig, find_config, load_config
-from jaunt.errors import JauntConfigError, JauntError, ModelAnswerError
-from jaunt.fixtures import FIXTURE_SUFFIX, Fixture, fixture_paths, load_fixture
 from jaunt.generate.base import (
     GenerationResult,
     GeneratorBackend,
@@ -36,7 +32,11 @@ from jaunt.generate.base import (
     TokenUsage,
     current_attempt,
 )
-from jaunt.template_set import TemplateSet, load_set_dir, load_set_from_config
+from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from jaunt.promptkit.errors import ConfigError, LayerError, ModelAnswerError
+from jaunt.promptkit.fixtures import FIXTURE_SUFFIX, Fixture, fixture_paths, load_fixture
+from jaunt.promptkit.settings import JauntConfig, LLMConfig, find_config, load_config
+from jaunt.promptkit.template_set import TemplateSet, load_set_dir, load_set_from_config
 from jaunt.validation import validate_generated_source
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         llm = llm_config_from_args(args, config)
         templates = template_set_from_args(args, config)
         backend = _make_backend(llm, templates)
-    except (JauntError, _UsageError) as exc:
+    except (LayerError, _UsageError) as exc:
         print(f"{PROG}: error: {exc}", file=err)
         return EXIT_USAGE
     out_dir = Path(args.out) if args.out else None
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         outcomes = asyncio.run(
             _generate_all(backend, reporting, fixtures, args.attempts, out_dir, sys.stdout)
         )
-    except JauntError as exc:
+    except LayerError as exc:
         progress.line(f"{PROG}: error: {exc}")
         return EXIT_USAGE
     except OSError as exc:
@@ -177,7 +177,7 @@ def llm_config_from_args(args: argparse.Namespace, config: JauntConfig | None) -
     if llm is None:
         if not args.model:
             where = f"{config.path} has no [llm] table" if config else "no jaunt.toml found"
-            raise JauntConfigError(f"no model to ask: pass --model NAME ({where})")
+            raise ConfigError(f"no model to ask: pass --model NAME ({where})")
         llm = LLMConfig(provider="openai", model=args.model, api_key_env=DEFAULT_API_KEY_ENV)
     overrides: dict[str, Any] = {}
     if args.model:
@@ -225,11 +225,11 @@ def _make_backend(llm: LLMConfig, templates: TemplateSet) -> OpenAIBackend:
 
     try:
         return OpenAIBackend(llm, templates=templates)
-    except JauntConfigError as exc:
+    except ConfigError as exc:
         if llm.base_url is None:
             raise
         # A local server ignores the key, but the SDK (and jaunt) still want one set.
-        raise JauntConfigError(
+        raise ConfigError(
             f"{exc} (a server that ignores keys still needs a value, e.g. "
             f"export {llm.api_key_env}=local)"
         ) from None

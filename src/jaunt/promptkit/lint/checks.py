@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from jaunt.lint import phrases
-from jaunt.lint.findings import Finding
-from jaunt.lint.rules import rule
-from jaunt.messages import PLACEHOLDER_NAMES
-from jaunt.template_set import TEMPLATE_NAMES, TemplateName
+from jaunt.promptkit.lint import phrases
+from jaunt.promptkit.lint.findings import Finding
+from jaunt.promptkit.lint.rules import rule
+from jaunt.promptkit.messages import PLACEHOLDER_NAMES
+from jaunt.promptkit.template_set import TEMPLATE_NAMES, TemplateName
 from jaunt.templates import Placeholder, scan
 
 Kind = Literal["build", "test"]

@@ -14,18 +14,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jaunt.authoring import Failed, Rendered, UsageError
-from jaunt.cli.common import add_source_options, color_for, session_from_args, usage_error
-from jaunt.cli.main import EXIT_FINDINGS, EXIT_OK
-from jaunt.errors import FixtureError
-from jaunt.lint import has_errors
-from jaunt.render_report import (
+from jaunt.promptkit.cli.common import add_source_options, color_for, session_from_args, usage_error
+from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_OK
+from jaunt.promptkit.errors import FixtureError, ProjectError
+from jaunt.promptkit.lint import has_errors
+from jaunt.promptkit.report import (
     footer,
     prefix_lines,
     problem_lines,
     summary_table,
     write_output,
 )
+from jaunt.promptkit.session import Failed, Rendered
 
 
 def add_parser(subparsers: Any) -> None:
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         session = session_from_args(args)
         outcomes = session.render_all()
-    except (UsageError, FixtureError) as exc:
+    except (ProjectError, FixtureError) as exc:
         return usage_error("render", exc)
     if not outcomes:
         return usage_error("render", f"no fixture files (*.toml) in {session.fixtures_dir}/")

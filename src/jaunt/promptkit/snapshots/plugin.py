@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from jaunt.errors import JauntError
+from jaunt.promptkit.errors import LayerError
 
 if TYPE_CHECKING:
-    from jaunt.prompt_cases import PromptCase
-    from jaunt.template_set import TemplateSet
+    from jaunt.promptkit.snapshots.cases import PromptCase
+    from jaunt.promptkit.template_set import TemplateSet
 
 CASE_ARG = "jaunt_prompt_case"
 INI_FIXTURES = "jaunt_prompt_fixtures"
@@ -57,7 +57,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     try:
         cases = project_prompt_cases(metafunc.config)
-    except (JauntError, ValueError) as exc:
+    except (LayerError, ValueError) as exc:
         # A broken fixture or template is the user's input, not a plugin crash: one line.
         pytest.fail(f"jaunt prompt cases: {exc}", pytrace=False)
     if not cases:
@@ -68,16 +68,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def project_prompt_cases(config: pytest.Config) -> list[PromptCase]:
     """The (set x fixture) cases the ini settings describe."""
-    from jaunt.fixtures import load_fixture_dir
-    from jaunt.prompt_cases import prompt_cases
+    from jaunt.promptkit.fixtures import load_fixture_dir
+    from jaunt.promptkit.snapshots.cases import prompt_cases
 
     fixtures = load_fixture_dir(_ini_path(config, INI_FIXTURES))
     return prompt_cases(_project_sets(config), fixtures)
 
 
 def _project_sets(config: pytest.Config) -> list[TemplateSet]:
-    from jaunt.config import load_config
-    from jaunt.template_set import load_packaged_set, load_set_dir, load_set_from_config
+    from jaunt.promptkit.settings import load_config
+    from jaunt.promptkit.template_set import load_packaged_set, load_set_dir, load_set_from_config
 
     set_dirs: list[Path] = [Path(p) for p in config.getini(INI_SETS)]
     if set_dirs:
@@ -97,7 +97,7 @@ def _ini_path(config: pytest.Config, name: str) -> Path:
 def jaunt_prompt_snapshot(request: pytest.FixtureRequest) -> Any:
     """syrupy's ``snapshot`` with the Markdown single-file extension (needs syrupy)."""
     try:
-        from jaunt.snapshot import MarkdownSnapshotExtension
+        from jaunt.promptkit.snapshots.extension import MarkdownSnapshotExtension
     except ImportError as exc:
         pytest.fail(
             f"jaunt_prompt_snapshot needs syrupy ({exc}); install it with "

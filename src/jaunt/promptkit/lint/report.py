@@ -9,8 +9,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Literal
 
-from jaunt.lint.findings import Finding
-from jaunt.lint.rules import Rule
+from jaunt.promptkit.lint.findings import Finding
+from jaunt.promptkit.lint.rules import Rule
 
 OutputFormat = Literal["text", "json", "github"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("text", "json", "github")
@@ -107,7 +107,7 @@ def rules_markdown(rules: Iterable[Rule]) -> str:
     out = [
         "# `jaunt-prompts lint` rules",
         "",
-        "Generated from `jaunt.lint.rules`; regenerate with "
+        "Generated from `jaunt.promptkit.lint.rules`; regenerate with "
         "`uv run jaunt-prompts lint --list-rules --format markdown > docs/lint-rules.md`.",
         "",
         "| Code | Name | Severity | Applies to | Summary |",

@@ -16,10 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jaunt.cli.main import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from jaunt.config import CONFIG_FILE_NAME, load_config
-from jaunt.errors import JauntConfigError
-from jaunt.lint import (
+from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from jaunt.promptkit.errors import ConfigError
+from jaunt.promptkit.lint import (
     RULES,
     Finding,
     find_rule,
@@ -29,7 +28,7 @@ from jaunt.lint import (
     lint_set_dir,
     lint_template_set,
 )
-from jaunt.lint.report import (
+from jaunt.promptkit.lint.report import (
     OUTPUT_FORMATS,
     explain,
     format_github,
@@ -41,7 +40,8 @@ from jaunt.lint.report import (
     summary,
     use_color,
 )
-from jaunt.template_set import TEMPLATE_NAMES, load_packaged_set
+from jaunt.promptkit.settings import CONFIG_FILE_NAME, load_config
+from jaunt.promptkit.template_set import TEMPLATE_NAMES, load_packaged_set
 
 PROMPTS_DIR = "prompts"
 
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     try:
         result = _lint_paths(args.paths) if args.paths else _lint_defaults()
-    except (_UsageError, JauntConfigError) as exc:
+    except (_UsageError, ConfigError) as exc:
         print(f"jaunt-prompts lint: {exc}", file=sys.stderr)
         return EXIT_USAGE
     findings = sorted(set(relative_to(result.findings, Path.cwd())))

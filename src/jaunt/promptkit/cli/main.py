@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in _SUBCOMMANDS:
-        module = importlib.import_module(f"jaunt.cli.{name}_cmd")
+        module = importlib.import_module(f"jaunt.promptkit.cli.{name}_cmd")
         module.add_parser(subparsers)
     return parser
 

@@ -16,18 +16,18 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from jaunt.authoring import SetSource, UsageError
-from jaunt.cli.common import (
+from jaunt.promptkit.cli.common import (
     add_source_options,
     color_for,
     session_from_args,
     set_source_from_args,
     usage_error,
 )
-from jaunt.cli.main import EXIT_OK
-from jaunt.config import CONFIG_FILE_NAME
-from jaunt.errors import FixtureError
-from jaunt.watching import DEFAULT_DEBOUNCE_MS, DEFAULT_STEP_MS, Watcher, WatchOptions
+from jaunt.promptkit.cli.main import EXIT_OK
+from jaunt.promptkit.errors import FixtureError, ProjectError
+from jaunt.promptkit.session import SetSource
+from jaunt.promptkit.settings import CONFIG_FILE_NAME
+from jaunt.promptkit.watch import DEFAULT_DEBOUNCE_MS, DEFAULT_STEP_MS, Watcher, WatchOptions
 
 SNAPSHOTS_DIR = Path("tests") / "__snapshots__"
 
@@ -73,7 +73,7 @@ def _emit(line: str) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         session = session_from_args(args)
-    except (UsageError, FixtureError) as exc:
+    except (ProjectError, FixtureError) as exc:
         return usage_error("watch", exc)
     config_path = _config_path(args)
     options = WatchOptions(

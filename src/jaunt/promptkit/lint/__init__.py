@@ -21,9 +21,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Literal
 
-from jaunt.config import PromptsConfig
-from jaunt.errors import TemplateFileError
-from jaunt.lint.checks import (
+from jaunt.promptkit.errors import TemplateFileError
+from jaunt.promptkit.lint.checks import (
     Source,
     check_kind,
     check_template,
@@ -31,9 +30,10 @@ from jaunt.lint.checks import (
     role_for,
     suggest_template_name,
 )
-from jaunt.lint.findings import Finding, Severity
-from jaunt.lint.rules import RULES, Rule, find_rule, rule
-from jaunt.template_set import (
+from jaunt.promptkit.lint.findings import Finding, Severity
+from jaunt.promptkit.lint.rules import RULES, Rule, find_rule, rule
+from jaunt.promptkit.settings import PromptsConfig
+from jaunt.promptkit.template_set import (
     TEMPLATE_NAMES,
     TemplateName,
     TemplateSet,

@@ -15,8 +15,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from jaunt.config import PromptsConfig
-from jaunt.errors import TemplateFileError
+from jaunt.promptkit.errors import TemplateFileError
+from jaunt.promptkit.files import decode_text, read_text
+from jaunt.promptkit.settings import PromptsConfig
 from jaunt.templates import Template
 
 TemplateName = Literal["build_system", "build_module", "test_system", "test_module"]
@@ -48,33 +49,7 @@ class TemplateSet:
 
 def read_template_text(path: str | os.PathLike[str]) -> str:
     """Read a template file as UTF-8, with errors that name the file."""
-    shown = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise TemplateFileError("template file not found", path=shown) from None
-    except IsADirectoryError:
-        raise TemplateFileError("is a directory, not a template file", path=shown) from None
-    except OSError as exc:
-        raise TemplateFileError(f"cannot read template file: {exc.strerror}", path=shown) from None
-    return decode_template_bytes(data, shown)
-
-
-def decode_template_bytes(data: bytes, path: str) -> str:
-    """Decode UTF-8 (a leading BOM is dropped); a bad byte is reported at its line and column."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line = before.count(b"\n") + 1
-        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
-        raise TemplateFileError(
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
-            path=path,
-            line=line,
-            column=column,
-        ) from None
-    return text.removeprefix("\ufeff")
+    return read_text(path, TemplateFileError, "template file")
 
 
 def load_template_file(path: str | os.PathLike[str]) -> Template:
@@ -91,7 +66,9 @@ def packaged_template_path(name: TemplateName) -> str:
 def _packaged_template(name: TemplateName) -> Template:
     resource = resources.files("jaunt.prompts").joinpath(f"{name}.md")
     path = str(resource)
-    return Template(decode_template_bytes(resource.read_bytes(), path), path=path)
+    return Template(
+        decode_text(resource.read_bytes(), path, TemplateFileError, "template file"), path=path
+    )
 
 
 def load_packaged_set() -> TemplateSet:

@@ -17,10 +17,10 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from jaunt.fixtures import Fixture
-from jaunt.messages import Message, placeholder_values
-from jaunt.template_set import TemplateSet
-from jaunt.tokens import Tokenizer
+from jaunt.promptkit.fixtures import Fixture
+from jaunt.promptkit.messages import Message, placeholder_values
+from jaunt.promptkit.template_set import TemplateSet
+from jaunt.promptkit.tokens import Tokenizer
 
 CACHE_MINIMUM_TOKENS = 1024
 CACHE_INCREMENT_TOKENS = 128

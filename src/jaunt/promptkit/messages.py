@@ -23,13 +23,13 @@ Block formatting is deterministic:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import TypeVar
 
-from jaunt.generate.base import ModuleSpecContext
-from jaunt.template_set import TemplateSet
+from jaunt.promptkit.context import ModuleSpecContext
+from jaunt.promptkit.markdown import fenced, normalise_text
+from jaunt.promptkit.template_set import TemplateSet
 
 Message = dict[str, str]
 
@@ -45,20 +45,6 @@ PLACEHOLDER_NAMES: tuple[str, ...] = (
 )
 
 _Key = TypeVar("_Key", bound=str)
-_BACKTICK_RUN = re.compile(r"`{3,}")
-
-
-def _normalise(text: str) -> str:
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return "\n".join(line.rstrip() for line in lines).strip("\n")
-
-
-def fenced(text: str, info: str = "python") -> str:
-    """``text`` in a backtick fence that nothing inside it can close."""
-    body = _normalise(text)
-    longest = max((len(m.group(0)) for m in _BACKTICK_RUN.finditer(body)), default=2)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{info}\n{body}\n{fence}"
 
 
 def format_expected_names(names: Sequence[str]) -> str:
@@ -92,7 +78,7 @@ def format_keyed_block(items: Mapping[_Key, str], heading: str) -> str:
 
 
 def format_error_context_block(error_context: Sequence[str]) -> str:
-    entries = [text for text in map(_normalise, error_context) if text]
+    entries = [text for text in map(normalise_text, error_context) if text]
     if not entries:
         return ""
     # One-line entries (the error lines) stay a compact list; a multi-line entry (the

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jaunt.lint.findings import Finding, Severity
+from jaunt.promptkit.lint.findings import Finding, Severity
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from jaunt.errors import FixtureError
 from jaunt.generate.base import ModuleSpecContext
+from jaunt.promptkit.errors import FixtureError
+from jaunt.promptkit.files import read_text, toml_type
 from jaunt.spec_ref import SpecRef
 
 FIXTURE_SUFFIX = ".toml"
@@ -85,7 +86,7 @@ class _Reader:
             return ""
         value = table[key]
         if not isinstance(value, str):
-            raise self.fail(where, f"must be a string, not {_toml_type(value)}")
+            raise self.fail(where, f"must be a string, not {toml_type(value)}")
         return value
 
     def string_list(self, table: dict[str, Any], key: str, *, required: bool) -> list[str]:
@@ -95,16 +96,16 @@ class _Reader:
             return []
         value = table[key]
         if not isinstance(value, list):
-            raise self.fail(key, f"must be an array of strings, not {_toml_type(value)}")
+            raise self.fail(key, f"must be an array of strings, not {toml_type(value)}")
         for i, item in enumerate(value):
             if not isinstance(item, str):
-                raise self.fail(f"{key}[{i}]", f"must be a string, not {_toml_type(item)}")
+                raise self.fail(f"{key}[{i}]", f"must be a string, not {toml_type(item)}")
         return cast(list[str], value)
 
     def tables(self, table: dict[str, Any], key: str, allowed: set[str]) -> list[dict[str, Any]]:
         value = table.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise self.fail(key, f"must be an array of tables ([[{key}]]), not {_toml_type(value)}")
+            raise self.fail(key, f"must be an array of tables ([[{key}]]), not {toml_type(value)}")
         for i, item in enumerate(value):
             for unknown in sorted(set(item) - allowed):
                 raise self.fail(
@@ -217,11 +218,6 @@ def key_line(text: str, key: str) -> int | None:
     return header_line
 
 
-def _toml_type(value: object) -> str:
-    names = {str: "string", bool: "boolean", int: "integer", float: "float", list: "array"}
-    return "table" if isinstance(value, dict) else names.get(type(value), type(value).__name__)
-
-
 def parse_fixture(text: str, *, path: str, name: str | None = None) -> Fixture:
     """Parse fixture TOML text; ``path`` is used in error messages."""
     reader = _Reader(path, text)
@@ -260,13 +256,13 @@ def parse_fixture(text: str, *, path: str, name: str | None = None) -> Fixture:
     if not isinstance(generated, dict):
         raise reader.fail(
             "dependency_generated_modules",
-            f"must be a table of module name = source, not {_toml_type(generated)}",
+            f"must be a table of module name = source, not {toml_type(generated)}",
         )
     for module, source in generated.items():
         if not isinstance(source, str):
             raise reader.fail(
                 f"dependency_generated_modules.{module}",
-                f"must be a string, not {_toml_type(source)}",
+                f"must be a string, not {toml_type(source)}",
             )
     context = ModuleSpecContext(
         kind=kind,  # type: ignore[arg-type]  # checked above
@@ -291,19 +287,7 @@ def parse_fixture(text: str, *, path: str, name: str | None = None) -> Fixture:
 def load_fixture(path: str | os.PathLike[str]) -> Fixture:
     """Read and parse one fixture file."""
     shown = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise FixtureError("fixture file not found", path=shown) from None
-    except OSError as exc:
-        raise FixtureError(f"cannot read fixture file: {exc.strerror}", path=shown) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise FixtureError(
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at line {line})", path=shown
-        ) from None
+    text = read_text(path, FixtureError, "fixture file")
     return parse_fixture(text, path=shown)
 
 

@@ -1,0 +1,244 @@
+"""Configuration: ``[llm]`` and ``[prompts]`` of ``jaunt.toml``.
+
+Other tables of ``jaunt.toml`` belong to the rest of jaunt and are ignored here; inside
+``[llm]`` and ``[prompts]`` every key is checked, and every problem is a
+:class:`~jaunt.errors.ConfigError` whose message starts with ``<file>: key '<key>'``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
+
+from jaunt.promptkit.errors import ConfigError
+from jaunt.promptkit.files import read_text, toml_type
+
+CONFIG_FILE_NAME = "jaunt.toml"
+
+TokenLimitParam = Literal["auto", "max_tokens", "max_completion_tokens"]
+TOKEN_LIMIT_PARAMS: tuple[str, ...] = get_args(TokenLimitParam)
+SUPPORTED_PROVIDERS = ("openai",)
+
+# What an OpenAI-compatible base URL may start with; anything else only fails after retries.
+BASE_URL_SCHEMES = ("http", "https")
+
+DEFAULT_TIMEOUT_S = 120.0
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_OUTPUT_TOKENS = 16384
+
+
+@dataclass(frozen=True)
+class PromptsConfig:
+    """Override template paths, one per template; ``""`` means the packaged default.
+
+    Relative paths are resolved by the ``jaunt.toml`` loader against that file's directory.
+    """
+
+    build_system: str = ""
+    build_module: str = ""
+    test_system: str = ""
+    test_module: str = ""
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """How to reach the model. Holds the *name* of the key variable, never the key itself.
+
+    ``token_limit_param`` picks the request field that carries ``max_output_tokens``:
+    ``"max_completion_tokens"`` (what OpenAI's reasoning models require),
+    ``"max_tokens"`` (the only one llama-cpp-python's server and many other
+    OpenAI-compatible servers honour), or ``"auto"``: the former for ``api.openai.com``
+    (and no base URL at all), the latter for any other server.
+
+    ``capture_fixtures_dir``: when non-empty, every context the backend generates from is
+    also written there as a prompt fixture (see :mod:`jaunt.promptkit.capture`).
+    """
+
+    provider: str
+    model: str
+    api_key_env: str
+    base_url: str | None = None
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    max_retries: int = DEFAULT_MAX_RETRIES
+    max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
+    temperature: float | None = None
+    # Sampling seed for servers that honour it (llama.cpp does); None sends none.
+    seed: int | None = None
+    token_limit_param: TokenLimitParam = "auto"
+    capture_fixtures_dir: str = ""
+
+
+@dataclass(frozen=True)
+class JauntConfig:
+    """The parts of ``jaunt.toml`` Layer 1 reads; ``llm`` is ``None`` without an ``[llm]`` table."""
+
+    path: Path
+    llm: LLMConfig | None
+    prompts: PromptsConfig
+
+
+def find_config(start_dir: str | os.PathLike[str] = ".") -> Path | None:
+    """The nearest ``jaunt.toml`` in ``start_dir`` or one of its parents, if any."""
+    here = Path(start_dir).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / CONFIG_FILE_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: str | os.PathLike[str]) -> JauntConfig:
+    """Read ``[llm]`` and ``[prompts]`` of a ``jaunt.toml``; prompt paths come back absolute."""
+    config_path = Path(path).absolute()
+    shown = str(path)
+    text = read_text(path, ConfigError, "config file")
+    return parse_config(text, path=shown, base_dir=config_path.parent)
+
+
+def parse_config(text: str, *, path: str, base_dir: str | os.PathLike[str]) -> JauntConfig:
+    """Parse ``jaunt.toml`` text; ``path`` names the file in errors, ``base_dir`` anchors paths."""
+    try:
+        data = tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message already ends in "(at line L, column C)".
+        raise ConfigError(f"invalid TOML: {exc}", path=path) from None
+    reader = _Reader(path, Path(base_dir).absolute())
+    llm_table = reader.table(data, "llm")
+    prompts_table = reader.table(data, "prompts")
+    return JauntConfig(
+        path=Path(path).absolute(),
+        llm=None if llm_table is None else reader.llm(llm_table),
+        prompts=PromptsConfig() if prompts_table is None else reader.prompts(prompts_table),
+    )
+
+
+_LLM_KEYS = (
+    "provider",
+    "model",
+    "api_key_env",
+    "base_url",
+    "timeout_s",
+    "max_retries",
+    "max_output_tokens",
+    "temperature",
+    "seed",
+    "token_limit_param",
+    "capture_fixtures_dir",
+)
+_PROMPT_KEYS = ("build_system", "build_module", "test_system", "test_module")
+
+
+class _Reader:
+    def __init__(self, path: str, base_dir: Path) -> None:
+        self.path = path
+        self.base_dir = base_dir
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(message, path=self.path, key=key)
+
+    def table(self, data: dict[str, Any], key: str) -> dict[str, Any] | None:
+        if key not in data:
+            return None
+        value = data[key]
+        if not isinstance(value, dict):
+            raise self.fail(key, f"must be a table ([{key}]), not {toml_type(value)}")
+        return value
+
+    def unknown_keys(self, table: dict[str, Any], section: str, allowed: tuple[str, ...]) -> None:
+        for unknown in sorted(set(table) - set(allowed)):
+            raise self.fail(f"{section}.{unknown}", f"unknown key (allowed: {', '.join(allowed)})")
+
+    def string(self, table: dict[str, Any], section: str, key: str, default: str | None) -> str:
+        if key not in table:
+            if default is None:
+                raise self.fail(f"{section}.{key}", "missing required key")
+            return default
+        value = table[key]
+        if not isinstance(value, str):
+            raise self.fail(f"{section}.{key}", f"must be a string, not {toml_type(value)}")
+        return value
+
+    def number(self, table: dict[str, Any], key: str, default: float) -> float:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(f"llm.{key}", f"must be a number, not {toml_type(value)}")
+        return float(value)
+
+    def integer(self, table: dict[str, Any], key: str, default: int, minimum: int) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"llm.{key}", f"must be an integer, not {toml_type(value)}")
+        if value < minimum:
+            raise self.fail(f"llm.{key}", f"must be at least {minimum}, not {value}")
+        return value
+
+    def path_value(self, raw: str) -> str:
+        if not raw:
+            return ""
+        return str(self.base_dir / Path(raw).expanduser())
+
+    def llm(self, table: dict[str, Any]) -> LLMConfig:
+        self.unknown_keys(table, "llm", _LLM_KEYS)
+        provider = self.string(table, "llm", "provider", "openai")
+        if provider not in SUPPORTED_PROVIDERS:
+            raise self.fail(
+                "llm.provider",
+                f"unsupported provider {provider!r} (supported: {', '.join(SUPPORTED_PROVIDERS)}; "
+                'any OpenAI-compatible server works with provider = "openai" and base_url)',
+            )
+        model = self.string(table, "llm", "model", None)
+        if not model.strip():
+            raise self.fail("llm.model", "must not be empty")
+        api_key_env = self.string(table, "llm", "api_key_env", "OPENAI_API_KEY")
+        if not api_key_env.strip():
+            raise self.fail("llm.api_key_env", "must name an environment variable")
+        base_url = self.string(table, "llm", "base_url", "") or None
+        if base_url is not None and urlsplit(base_url).scheme not in BASE_URL_SCHEMES:
+            raise self.fail(
+                "llm.base_url",
+                f"must be an http:// or https:// URL (e.g. http://127.0.0.1:8080/v1), "
+                f"not {base_url!r}",
+            )
+        timeout_s = self.number(table, "timeout_s", DEFAULT_TIMEOUT_S)
+        if timeout_s <= 0:
+            raise self.fail("llm.timeout_s", f"must be greater than 0, not {timeout_s:g}")
+        temperature: float | None = None
+        if "temperature" in table:
+            temperature = self.number(table, "temperature", 0.0)
+            if not 0.0 <= temperature <= 2.0:
+                raise self.fail("llm.temperature", f"must be between 0 and 2, not {temperature:g}")
+        seed = self.integer(table, "seed", 0, 0) if "seed" in table else None
+        token_limit_param = self.string(table, "llm", "token_limit_param", "auto")
+        if token_limit_param not in TOKEN_LIMIT_PARAMS:
+            raise self.fail(
+                "llm.token_limit_param",
+                f"must be one of {', '.join(TOKEN_LIMIT_PARAMS)}, not {token_limit_param!r}",
+            )
+        return LLMConfig(
+            provider=provider,
+            model=model,
+            api_key_env=api_key_env,
+            base_url=base_url,
+            timeout_s=timeout_s,
+            max_retries=self.integer(table, "max_retries", DEFAULT_MAX_RETRIES, 0),
+            max_output_tokens=self.integer(
+                table, "max_output_tokens", DEFAULT_MAX_OUTPUT_TOKENS, 1
+            ),
+            temperature=temperature,
+            seed=seed,
+            token_limit_param=token_limit_param,  # type: ignore[arg-type]  # checked above
+            capture_fixtures_dir=self.path_value(
+                self.string(table, "llm", "capture_fixtures_dir", "")
+            ),
+        )
+
+    def prompts(self, table: dict[str, Any]) -> PromptsConfig:
+        self.unknown_keys(table, "prompts", _PROMPT_KEYS)
+        paths = {
+            key: self.path_value(self.string(table, "prompts", key, "")) for key in _PROMPT_KEYS
+        }
+        return PromptsConfig(**paths)

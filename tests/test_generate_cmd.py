@@ -160,10 +160,13 @@ def test_llm_settings_from_config_reach_the_request_and_flags_override_them(
     )
     server.default = Reply(content=GOOD)
 
-    code, _, _ = run_generate(capsys, "pricing", "--config", str(config))
+    # The project is the config's folder; the fixtures are named explicitly.
+    fixtures = ("--fixtures", "prompt_fixtures")
+    code, _, _ = run_generate(capsys, "pricing", "--config", str(config), *fixtures)
     code2, _, _ = run_generate(
         capsys,
         "pricing",
+        *fixtures,
         "--config",
         str(config),
         "--temperature",
@@ -270,7 +273,7 @@ def test_unreachable_server_is_a_clear_error(
     ("args", "message"),
     [
         ([], "name at least one FIXTURE, or pass --all"),
-        (["nope"], "fixture not found: nope (looked for prompt_fixtures/nope.toml)"),
+        (["nope"], "no fixture 'nope': not a file, nor prompt_fixtures/nope.toml"),
         (["pricing", "--model", "m", "--config", "missing.toml"], "missing.toml: config file"),
     ],
 )

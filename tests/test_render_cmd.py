@@ -227,7 +227,7 @@ def test_no_fixture_directory_is_a_usage_error(
     monkeypatch.chdir(tmp_path)
     code, _, err = render(capsys)
     assert code == 2
-    assert "no ./prompt_fixtures/ directory here" in err
+    assert "no fixture folder prompt_fixtures: pass --fixtures DIR" in err
 
 
 def test_empty_fixture_directory_is_a_usage_error(

@@ -232,7 +232,8 @@ def test_usage_error_exits_2_before_watching(project: Path) -> None:
 
 def test_report_line_compares_with_the_committed_snapshot(project: Path) -> None:
     # In-process (Watcher.handle without the notify loop): what one re-render line says.
-    from jaunt.promptkit.session import AuthoringSession, SetSource
+    from jaunt.promptkit.session import AuthoringSession
+    from jaunt.promptkit.template_set import SetSource
     from jaunt.promptkit.tokens import get_tokenizer
     from jaunt.promptkit.watch import Watcher, WatchOptions
 

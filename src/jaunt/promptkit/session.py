@@ -11,35 +11,30 @@ kind, a broken fixture fails only itself, and every failure keeps the file and l
 
 from __future__ import annotations
 
-import os
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from jaunt.promptkit.errors import FixtureError, ProjectError, TemplateError, TemplateSyntaxError
+from jaunt.promptkit.errors import FixtureError, TemplateError, TemplateSyntaxError
 from jaunt.promptkit.files import display_path
-from jaunt.promptkit.fixtures import FIXTURE_SUFFIX, Fixture, fixture_paths, load_fixture
+from jaunt.promptkit.fixtures import Fixture, fixture_paths, load_fixture
 from jaunt.promptkit.lint import Finding, lint_prompts_config, lint_set_dir, lint_template_set
 from jaunt.promptkit.messages import Message, messages_to_markdown, render_messages
 from jaunt.promptkit.prefix import PrefixReport, analyze_prefix, request_tokens
-from jaunt.promptkit.settings import PromptsConfig
 from jaunt.promptkit.template_set import (
-    PACKAGED_SET_NAME,
     TEMPLATE_NAMES,
+    SetSource,
     TemplateName,
     TemplateSet,
     load_packaged_set,
     load_template_file,
-    packaged_template_path,
 )
 from jaunt.promptkit.tokens import Tokenizer
 from jaunt.templates import Template
 
 Kind = Literal["build", "test"]
 KINDS: tuple[Kind, ...] = ("build", "test")
-# The set name jaunt.toml's [prompts] gets: the pytest plugin's snapshot ids use it too.
-CONFIG_SET_NAME = "project"
 
 
 def kind_of_template(name: TemplateName) -> Kind:
@@ -47,69 +42,6 @@ def kind_of_template(name: TemplateName) -> Kind:
 
 
 # --- template sets ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SetSource:
-    """Where a template set comes from: the packaged defaults, a directory, or ``[prompts]``."""
-
-    name: str
-    directory: Path | None = None
-    prompts: PromptsConfig | None = None
-
-    @classmethod
-    def packaged(cls) -> SetSource:
-        return cls(PACKAGED_SET_NAME)
-
-    @classmethod
-    def from_dir(cls, directory: str | os.PathLike[str]) -> SetSource:
-        root = Path(directory)
-        if not root.is_dir():
-            raise ProjectError(f"template set directory not found: {root}")
-        return cls(root.resolve().name, directory=root.resolve())
-
-    @classmethod
-    def from_config(cls, prompts: PromptsConfig) -> SetSource:
-        if not any(getattr(prompts, n) for n in TEMPLATE_NAMES):
-            return cls.packaged()
-        return cls(CONFIG_SET_NAME, prompts=prompts)
-
-    def path_of(self, name: TemplateName) -> Path:
-        """The file ``name`` is read from: the override if there is one, else the packaged one."""
-        if self.directory is not None:
-            candidate = self.directory / f"{name}.md"
-            if candidate.exists():
-                return candidate
-        if self.prompts is not None and getattr(self.prompts, name):
-            return Path(getattr(self.prompts, name))
-        return Path(packaged_template_path(name))
-
-    def is_override(self, name: TemplateName) -> bool:
-        return self.path_of(name) != Path(packaged_template_path(name))
-
-    def watch_dirs(self) -> set[Path]:
-        """Directories whose files can change this set (the packaged one too: editable installs)."""
-        dirs = {Path(packaged_template_path("build_system")).parent.resolve()}
-        if self.directory is not None:
-            dirs.add(self.directory.resolve())
-        if self.prompts is not None:
-            dirs |= {
-                Path(getattr(self.prompts, n)).resolve().parent
-                for n in TEMPLATE_NAMES
-                if getattr(self.prompts, n)
-            }
-        return {d for d in dirs if d.is_dir()}
-
-    def owns(self, path: Path) -> list[TemplateName]:
-        """The templates of this set that ``path`` is (or would be, once created) the file of."""
-        resolved = path.resolve()
-        owned: list[TemplateName] = []
-        for name in TEMPLATE_NAMES:
-            if self.path_of(name).resolve() == resolved:
-                owned.append(name)
-            elif self.directory is not None and resolved == (self.directory / f"{name}.md"):
-                owned.append(name)  # deleted from the set: falls back to the packaged file
-        return owned
 
 
 @dataclass(frozen=True)
@@ -165,31 +97,6 @@ def _lint_source(source: SetSource, packaged: TemplateSet) -> list[Finding]:
     if source.prompts is not None:
         return lint_prompts_config(source.prompts)
     return lint_template_set(packaged)
-
-
-# --- fixtures --------------------------------------------------------------------------------
-
-
-def resolve_fixtures(names: Sequence[str], fixtures_dir: str | os.PathLike[str]) -> list[Path]:
-    """FIXTURE arguments (a stem in ``fixtures_dir`` or a path) as files; none: the whole dir."""
-    root = Path(fixtures_dir)
-    if not names:
-        if not root.is_dir():
-            raise ProjectError(f"fixture directory not found: {root}")
-        return fixture_paths(root)
-    paths: list[Path] = []
-    for name in names:
-        as_path = Path(name)
-        in_dir = root / f"{name}{FIXTURE_SUFFIX}"
-        if in_dir.is_file():
-            paths.append(in_dir)
-        elif as_path.is_file():
-            paths.append(as_path)
-        else:
-            known = sorted(p.stem for p in fixture_paths(root)) if root.is_dir() else []
-            hint = f" (fixtures in {root}: {', '.join(known)})" if known else ""
-            raise ProjectError(f"no fixture {name!r}: not a file, nor {in_dir}{hint}")
-    return paths
 
 
 # --- results ---------------------------------------------------------------------------------

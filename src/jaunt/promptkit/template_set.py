@@ -7,7 +7,6 @@ A *template set* is the four templates jaunt renders: ``build_system``, ``build_
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from jaunt.promptkit.errors import TemplateFileError
+from jaunt.promptkit.errors import ProjectError, TemplateFileError
 from jaunt.promptkit.files import decode_text, read_text
 from jaunt.promptkit.settings import PromptsConfig
 from jaunt.templates import Template
@@ -28,6 +27,8 @@ TEMPLATE_NAMES: tuple[TemplateName, ...] = (
     "test_module",
 )
 PACKAGED_SET_NAME = "packaged"
+# The name of the set jaunt.toml's [prompts] makes, everywhere (reports, snapshot ids).
+CONFIG_SET_NAME = "project"
 
 
 @dataclass(frozen=True)
@@ -62,17 +63,31 @@ def packaged_template_path(name: TemplateName) -> str:
     return str(resources.files("jaunt.prompts").joinpath(f"{name}.md"))
 
 
-@functools.cache
+# Parsed packaged templates, keyed by the file's identity: parsed once per process, yet an
+# edit to the packaged file (an editable install, jaunt's own prompt authors) is seen.
+_PACKAGED_CACHE: dict[TemplateName, tuple[tuple[int, int], Template]] = {}
+
+
 def _packaged_template(name: TemplateName) -> Template:
     resource = resources.files("jaunt.prompts").joinpath(f"{name}.md")
     path = str(resource)
-    return Template(
+    try:
+        stat = os.stat(path)
+        stamp = (stat.st_mtime_ns, stat.st_size)
+    except OSError:  # not a plain file (a zipped install): it cannot change anyway
+        stamp = (0, 0)
+    cached = _PACKAGED_CACHE.get(name)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    template = Template(
         decode_text(resource.read_bytes(), path, TemplateFileError, "template file"), path=path
     )
+    _PACKAGED_CACHE[name] = (stamp, template)
+    return template
 
 
 def load_packaged_set() -> TemplateSet:
-    """The packaged default templates (parsed once per process)."""
+    """The packaged default templates (parsed again only when a file changes)."""
     return TemplateSet(PACKAGED_SET_NAME, {n: _packaged_template(n) for n in TEMPLATE_NAMES})
 
 
@@ -92,7 +107,9 @@ def load_set_dir(directory: str | os.PathLike[str], *, name: str | None = None) 
     return TemplateSet(name or root.name, templates)
 
 
-def load_set_from_config(prompts: PromptsConfig | None, *, name: str = "jaunt.toml") -> TemplateSet:
+def load_set_from_config(
+    prompts: PromptsConfig | None, *, name: str = CONFIG_SET_NAME
+) -> TemplateSet:
     """The set named by ``[prompts]``: each non-empty path replaces one packaged template.
 
     Paths are used as given; the ``jaunt.toml`` loader has already made them absolute.
@@ -109,3 +126,74 @@ def load_set_from_config(prompts: PromptsConfig | None, *, name: str = "jaunt.to
         else:
             templates[template_name] = _packaged_template(template_name)
     return TemplateSet(name if overridden else PACKAGED_SET_NAME, templates)
+
+
+@dataclass(frozen=True)
+class SetSource:
+    """Where a template set comes from: the packaged defaults, a directory, or ``[prompts]``."""
+
+    name: str
+    directory: Path | None = None
+    prompts: PromptsConfig | None = None
+
+    @classmethod
+    def packaged(cls) -> SetSource:
+        return cls(PACKAGED_SET_NAME)
+
+    @classmethod
+    def from_dir(cls, directory: str | os.PathLike[str]) -> SetSource:
+        root = Path(directory)
+        if not root.is_dir():
+            raise ProjectError(f"template set directory not found: {root}")
+        return cls(root.resolve().name, directory=root.resolve())
+
+    @classmethod
+    def from_config(cls, prompts: PromptsConfig) -> SetSource:
+        if not any(getattr(prompts, n) for n in TEMPLATE_NAMES):
+            return cls.packaged()
+        return cls(CONFIG_SET_NAME, prompts=prompts)
+
+    def path_of(self, name: TemplateName) -> Path:
+        """The file ``name`` is read from: the override if there is one, else the packaged one."""
+        if self.directory is not None:
+            candidate = self.directory / f"{name}.md"
+            if candidate.exists():
+                return candidate
+        if self.prompts is not None and getattr(self.prompts, name):
+            return Path(getattr(self.prompts, name))
+        return Path(packaged_template_path(name))
+
+    def load(self) -> TemplateSet:
+        """The set's templates, strictly: the first unreadable or broken template raises."""
+        if self.directory is not None:
+            return load_set_dir(self.directory, name=self.name)
+        if self.prompts is not None:
+            return load_set_from_config(self.prompts, name=self.name)
+        return load_packaged_set()
+
+    def is_override(self, name: TemplateName) -> bool:
+        return self.path_of(name) != Path(packaged_template_path(name))
+
+    def watch_dirs(self) -> set[Path]:
+        """Directories whose files can change this set (the packaged one too: editable installs)."""
+        dirs = {Path(packaged_template_path("build_system")).parent.resolve()}
+        if self.directory is not None:
+            dirs.add(self.directory.resolve())
+        if self.prompts is not None:
+            dirs |= {
+                Path(getattr(self.prompts, n)).resolve().parent
+                for n in TEMPLATE_NAMES
+                if getattr(self.prompts, n)
+            }
+        return {d for d in dirs if d.is_dir()}
+
+    def owns(self, path: Path) -> list[TemplateName]:
+        """The templates of this set that ``path`` is (or would be, once created) the file of."""
+        resolved = path.resolve()
+        owned: list[TemplateName] = []
+        for name in TEMPLATE_NAMES:
+            if self.path_of(name).resolve() == resolved:
+                owned.append(name)
+            elif self.directory is not None and resolved == (self.directory / f"{name}.md"):
+                owned.append(name)  # deleted from the set: falls back to the packaged file
+        return owned

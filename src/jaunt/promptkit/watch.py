@@ -40,8 +40,8 @@ from jaunt.promptkit.session import (
     Kind,
     Outcome,
     Rendered,
-    SetSource,
 )
+from jaunt.promptkit.template_set import SetSource
 
 # Measured with benchmarks/watch_latency.py: lower steps buy little and cost idle CPU.
 DEFAULT_DEBOUNCE_MS = 50

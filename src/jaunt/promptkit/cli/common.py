@@ -1,8 +1,10 @@
 """Options and helpers the ``jaunt-prompts`` subcommands share.
 
-``add_source_options`` declares how a command picks its template set and fixtures;
-``session_from_args`` turns the parsed options into an :class:`AuthoringSession`, raising
-:class:`~jaunt.promptkit.session.ProjectError` (exit 2) for input that names nothing real.
+``add_project_options`` declares how every command finds its project (``--config``), its
+template set (``--set``/``--prompts``) and its fixtures (``--fixtures``);
+``project_from_args`` turns them into a :class:`~jaunt.promptkit.project.Project`, the
+same way for every command. Errors in what the options name are
+:class:`~jaunt.promptkit.errors.ProjectError`/``ConfigError``: exit 2.
 """
 
 from __future__ import annotations
@@ -10,18 +12,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import TextIO
 
-from jaunt.promptkit.errors import ConfigError, ProjectError
+from jaunt.promptkit.errors import ProjectError
+from jaunt.promptkit.files import display_path
 from jaunt.promptkit.lint.report import use_color
-from jaunt.promptkit.session import AuthoringSession, SetSource, resolve_fixtures
-from jaunt.promptkit.settings import CONFIG_FILE_NAME, load_config
-from jaunt.promptkit.snapshots.cases import set_dirs
+from jaunt.promptkit.project import FIXTURES_DIR_NAME, SETS_DIR_NAME, Project
+from jaunt.promptkit.session import AuthoringSession
+from jaunt.promptkit.settings import CONFIG_FILE_NAME
 from jaunt.promptkit.tokens import DEFAULT_ENCODING, ENCODINGS, ESTIMATE, get_tokenizer
-
-FIXTURES_DIR = "prompt_fixtures"
-PROMPTS_DIR = "prompts"
 
 
 def color_for(stream: TextIO) -> bool:
@@ -29,33 +28,55 @@ def color_for(stream: TextIO) -> bool:
     return use_color(stream.isatty(), os.environ)
 
 
-def add_source_options(parser: argparse.ArgumentParser) -> None:
+def add_project_options(parser: argparse.ArgumentParser, *, choose_set: bool = True) -> None:
+    """``--config``, ``--fixtures`` and (with ``choose_set``) ``--set``/``--prompts``."""
     parser.add_argument(
-        "fixtures",
-        nargs="*",
-        metavar="FIXTURE",
-        help=f"fixture name (a file stem in the fixtures directory) or path; default: all in "
-        f"{FIXTURES_DIR}/",
+        "--config",
+        metavar="PATH",
+        help=f"the project's {CONFIG_FILE_NAME} (default: the nearest one in this folder or "
+        "a parent; its folder is the project root)",
     )
     parser.add_argument(
         "--fixtures",
         dest="fixtures_dir",
         metavar="DIR",
-        help=f"directory of fixture *.toml files (default: ./{FIXTURES_DIR})",
+        help=f"folder of fixture *.toml files (default: <project root>/{FIXTURES_DIR_NAME})",
     )
+    if not choose_set:
+        return
     chosen = parser.add_mutually_exclusive_group()
     chosen.add_argument(
-        "--set", dest="set_name", metavar="NAME", help=f"use the override set ./{PROMPTS_DIR}/NAME/"
+        "--set",
+        dest="set_name",
+        metavar="NAME",
+        help=f"the set <project root>/{SETS_DIR_NAME}/NAME/ ('packaged' for the packaged "
+        "templates; default: the config's [prompts], else packaged)",
     )
     chosen.add_argument(
         "--prompts", dest="prompts_dir", metavar="DIR", help="use the override set in DIR"
     )
-    chosen.add_argument(
-        "--config",
-        metavar="PATH",
-        help=f"use the [prompts] of this jaunt.toml (default: ./{CONFIG_FILE_NAME} if present, "
-        "else the packaged templates)",
+
+
+def project_from_args(args: argparse.Namespace) -> Project:
+    """The project the options describe (raises ProjectError/ConfigError: exit 2)."""
+    return Project.discover(
+        config=args.config,
+        set_name=getattr(args, "set_name", None),
+        prompts_dir=getattr(args, "prompts_dir", None),
+        fixtures_dir=args.fixtures_dir,
     )
+
+
+def add_source_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the rendering commands: FIXTURE..., project options, --out, --encoding."""
+    parser.add_argument(
+        "fixtures",
+        nargs="*",
+        metavar="FIXTURE",
+        help=f"fixture name (a file stem in the fixtures folder) or path; default: all in "
+        f"{FIXTURES_DIR_NAME}/",
+    )
+    add_project_options(parser)
     parser.add_argument("--out", metavar="DIR", help="write <DIR>/<fixture>.md for each fixture")
     parser.add_argument(
         "--encoding",
@@ -66,39 +87,21 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def set_source_from_args(args: argparse.Namespace) -> SetSource:
-    if args.set_name:
-        directory = Path(PROMPTS_DIR) / args.set_name
-        if not directory.is_dir():
-            known = [d.name for d in set_dirs(PROMPTS_DIR)]
-            hint = f" (sets: {', '.join(known)})" if known else f" (no ./{PROMPTS_DIR}/ directory)"
-            raise ProjectError(f"unknown template set {args.set_name!r}: no {directory}/{hint}")
-        return SetSource.from_dir(directory)
-    if args.prompts_dir:
-        return SetSource.from_dir(args.prompts_dir)
-    config = args.config or (CONFIG_FILE_NAME if Path(CONFIG_FILE_NAME).is_file() else None)
-    if config is None:
-        return SetSource.packaged()
-    try:
-        return SetSource.from_config(load_config(config).prompts)
-    except ConfigError as exc:
-        raise ProjectError(str(exc)) from None
-
-
-def session_from_args(args: argparse.Namespace) -> AuthoringSession:
-    """The session the options describe; :class:`ProjectError` for unknown sets or fixtures."""
-    source = set_source_from_args(args)
-    fixtures_dir = Path(args.fixtures_dir or FIXTURES_DIR)
-    if args.fixtures_dir and not fixtures_dir.is_dir():
-        raise ProjectError(f"fixture directory not found: {fixtures_dir}")
-    if not args.fixtures and not fixtures_dir.is_dir():
+def session_from_args(args: argparse.Namespace, project: Project | None = None) -> AuthoringSession:
+    """The authoring session of the project the options describe."""
+    if project is None:
+        project = project_from_args(args)
+    if args.fixtures_dir and not project.fixtures_dir.is_dir():
+        raise ProjectError(f"fixture directory not found: {args.fixtures_dir}")
+    files = project.fixture_files(args.fixtures) if args.fixtures else []
+    if not files and not project.fixtures_dir.is_dir():
         raise ProjectError(
-            f"no ./{FIXTURES_DIR}/ directory here: pass --fixtures DIR or FIXTURE paths"
+            f"no fixture folder {display_path(project.fixtures_dir)}: pass --fixtures DIR "
+            "or FIXTURE paths"
         )
-    files = resolve_fixtures(args.fixtures, fixtures_dir) if args.fixtures else []
     return AuthoringSession(
-        source=source,
-        fixtures_dir=fixtures_dir,
+        source=project.set_source,
+        fixtures_dir=project.fixtures_dir,
         tokenizer=get_tokenizer(args.encoding),
         fixture_files=files,
     )

@@ -32,19 +32,18 @@ from jaunt.generate.base import (
     TokenUsage,
     current_attempt,
 )
+from jaunt.promptkit.cli.common import add_project_options, project_from_args
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from jaunt.promptkit.errors import ConfigError, LayerError, ModelAnswerError
-from jaunt.promptkit.fixtures import FIXTURE_SUFFIX, Fixture, fixture_paths, load_fixture
-from jaunt.promptkit.settings import JauntConfig, LLMConfig, find_config, load_config
-from jaunt.promptkit.template_set import TemplateSet, load_set_dir, load_set_from_config
+from jaunt.promptkit.fixtures import Fixture, load_fixture
+from jaunt.promptkit.settings import JauntConfig, LLMConfig
+from jaunt.promptkit.template_set import TemplateSet
 from jaunt.validation import validate_generated_source
 
 if TYPE_CHECKING:
     from jaunt.generate.openai_backend import OpenAIBackend
 
 
-DEFAULT_FIXTURES_DIR = "prompt_fixtures"
-DEFAULT_SETS_DIR = "prompts"
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 # Non-interactive output (CI logs) gets a "still waiting" line this often instead of a ticker.
 QUIET_TICK_S = 15.0
@@ -70,24 +69,8 @@ def add_parser(subparsers: Any) -> None:
         metavar="FIXTURE",
         help="a fixture file, or a fixture name in --fixtures (e.g. pure_function)",
     )
-    parser.add_argument("--all", action="store_true", help="every fixture in --fixtures")
-    parser.add_argument(
-        "--fixtures",
-        dest="fixtures_dir",
-        default=DEFAULT_FIXTURES_DIR,
-        metavar="DIR",
-        help=f"where fixture names are looked up (default: {DEFAULT_FIXTURES_DIR})",
-    )
-    templates = parser.add_mutually_exclusive_group()
-    templates.add_argument(
-        "--set", dest="set_name", metavar="NAME", help=f"template set {DEFAULT_SETS_DIR}/NAME"
-    )
-    templates.add_argument("--prompts", metavar="DIR", help="template set directory")
-    parser.add_argument(
-        "--config",
-        metavar="PATH",
-        help="jaunt.toml to read [llm] and [prompts] from (default: the nearest one)",
-    )
+    parser.add_argument("--all", action="store_true", help="every fixture of the project")
+    add_project_options(parser)
     parser.add_argument("--base-url", metavar="URL", help="OpenAI-compatible server URL")
     parser.add_argument("--model", metavar="NAME", help="model name (overrides [llm] model)")
     parser.add_argument(
@@ -117,10 +100,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not args.fixtures and not args.all:
             raise _UsageError("name at least one FIXTURE, or pass --all")
-        fixtures = [load_fixture(path) for path in fixture_files(args)]
-        config = _load_config(args.config)
+        project = project_from_args(args)
+        fixtures = [load_fixture(path) for path in project.fixture_files(args.fixtures)]
+        if not fixtures:
+            raise _UsageError(f"no fixtures in {project.fixtures_dir}")
+        config = project.config
         llm = llm_config_from_args(args, config)
-        templates = template_set_from_args(args, config)
+        templates = project.set_source.load()
         backend = _make_backend(llm, templates)
     except (LayerError, _UsageError) as exc:
         print(f"{PROG}: error: {exc}", file=err)
@@ -164,13 +150,6 @@ class _UsageError(Exception):
 # --- what to run with -------------------------------------------------------------------------
 
 
-def _load_config(path: str | None) -> JauntConfig | None:
-    if path is not None:
-        return load_config(path)
-    found = find_config(".")
-    return load_config(found) if found is not None else None
-
-
 def llm_config_from_args(args: argparse.Namespace, config: JauntConfig | None) -> LLMConfig:
     """``[llm]`` of the config (if any) with the command-line overrides applied."""
     llm = config.llm if config is not None else None
@@ -193,31 +172,6 @@ def llm_config_from_args(args: argparse.Namespace, config: JauntConfig | None) -
     if args.seed is not None:
         overrides["seed"] = args.seed
     return dataclasses.replace(llm, **overrides)
-
-
-def template_set_from_args(args: argparse.Namespace, config: JauntConfig | None) -> TemplateSet:
-    """``--set NAME`` (``prompts/NAME``), ``--prompts DIR``, else the config's ``[prompts]``."""
-    if args.set_name:
-        return load_set_dir(Path(DEFAULT_SETS_DIR) / args.set_name, name=args.set_name)
-    if args.prompts:
-        return load_set_dir(args.prompts)
-    return load_set_from_config(config.prompts if config is not None else None)
-
-
-def fixture_files(args: argparse.Namespace) -> list[Path]:
-    """The fixture files named on the command line (paths or names), or all with ``--all``."""
-    files = list(fixture_paths(args.fixtures_dir)) if args.all else []
-    for given in args.fixtures:
-        path = Path(given)
-        if not path.is_file() and not given.endswith(FIXTURE_SUFFIX) and "/" not in given:
-            path = Path(args.fixtures_dir) / f"{given}{FIXTURE_SUFFIX}"
-        if not path.is_file():
-            raise _UsageError(f"fixture not found: {given} (looked for {path})")
-        if path not in files:
-            files.append(path)
-    if not files:
-        raise _UsageError(f"no fixtures in {args.fixtures_dir}")
-    return files
 
 
 def _make_backend(llm: LLMConfig, templates: TemplateSet) -> OpenAIBackend:

@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jaunt.promptkit.cli.common import add_project_options, project_from_args
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from jaunt.promptkit.errors import ConfigError
+from jaunt.promptkit.errors import ConfigError, ProjectError
 from jaunt.promptkit.lint import (
     RULES,
     Finding,
@@ -40,10 +41,8 @@ from jaunt.promptkit.lint.report import (
     summary,
     use_color,
 )
-from jaunt.promptkit.settings import CONFIG_FILE_NAME, load_config
+from jaunt.promptkit.project import Project
 from jaunt.promptkit.template_set import TEMPLATE_NAMES, load_packaged_set
-
-PROMPTS_DIR = "prompts"
 
 
 def add_parser(subparsers: Any) -> None:
@@ -73,6 +72,7 @@ def add_parser(subparsers: Any) -> None:
         "--list-rules", action="store_true", help="list every rule with its code and exit"
     )
     parser.add_argument("--explain", metavar="CODE", help="show the documentation of one rule")
+    add_project_options(parser, choose_set=False)
     parser.set_defaults(func=run)
 
 
@@ -92,6 +92,12 @@ class _UsageError(Exception):
 
 def run(args: argparse.Namespace) -> int:
     if args.list_rules:
+        if args.format == "github":
+            print(
+                "jaunt-prompts lint: --list-rules prints text, json or markdown, not github",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         if args.format == "json":
             print(json.dumps([asdict(r) for r in RULES.values()], indent=2))
         elif args.format == "markdown":
@@ -111,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
         print(explain(found))
         return EXIT_OK
     try:
-        result = _lint_paths(args.paths) if args.paths else _lint_defaults()
-    except (_UsageError, ConfigError) as exc:
+        result = _lint_paths(args.paths) if args.paths else _lint_defaults(project_from_args(args))
+    except (_UsageError, ConfigError, ProjectError) as exc:
         print(f"jaunt-prompts lint: {exc}", file=sys.stderr)
         return EXIT_USAGE
     findings = sorted(set(relative_to(result.findings, Path.cwd())))
@@ -130,18 +136,15 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if has_errors(findings) else EXIT_OK
 
 
-def _lint_defaults() -> _Run:
+def _lint_defaults(project: Project) -> _Run:
     result = _Run()
     packaged = load_packaged_set()
     result.findings += lint_template_set(packaged)
     result.add_files(packaged.path_of(n) for n in TEMPLATE_NAMES)
-    prompts_dir = Path(PROMPTS_DIR)
-    if prompts_dir.is_dir():
-        for set_dir in sorted(p for p in prompts_dir.iterdir() if p.is_dir()):
-            _add_set_dir(result, set_dir)
-    config_path = Path(CONFIG_FILE_NAME)
-    if config_path.is_file():
-        prompts = load_config(config_path).prompts
+    for set_dir in project.named_set_dirs():
+        _add_set_dir(result, set_dir)
+    if project.config is not None:
+        prompts = project.config.prompts
         result.findings += lint_prompts_config(prompts)
         result.add_files(p for p in (getattr(prompts, n) for n in TEMPLATE_NAMES) if p)
     return result

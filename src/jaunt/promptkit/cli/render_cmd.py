@@ -16,7 +16,8 @@ from typing import Any
 
 from jaunt.promptkit.cli.common import add_source_options, color_for, session_from_args, usage_error
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_OK
-from jaunt.promptkit.errors import FixtureError, ProjectError
+from jaunt.promptkit.errors import ConfigError, FixtureError, ProjectError
+from jaunt.promptkit.files import display_path
 from jaunt.promptkit.lint import has_errors
 from jaunt.promptkit.report import (
     footer,
@@ -46,10 +47,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         session = session_from_args(args)
         outcomes = session.render_all()
-    except (ProjectError, FixtureError) as exc:
+    except (ProjectError, ConfigError, FixtureError) as exc:
         return usage_error("render", exc)
     if not outcomes:
-        return usage_error("render", f"no fixture files (*.toml) in {session.fixtures_dir}/")
+        return usage_error(
+            "render", f"no fixture files (*.toml) in {display_path(session.fixtures_dir)}/"
+        )
     loaded = session.current_set()
     single = len(outcomes) == 1 and not args.out
     if args.out:

@@ -19,14 +19,14 @@ from typing import Any
 from jaunt.promptkit.cli.common import (
     add_source_options,
     color_for,
+    project_from_args,
     session_from_args,
-    set_source_from_args,
     usage_error,
 )
 from jaunt.promptkit.cli.main import EXIT_OK
-from jaunt.promptkit.errors import FixtureError, ProjectError
-from jaunt.promptkit.session import SetSource
-from jaunt.promptkit.settings import CONFIG_FILE_NAME
+from jaunt.promptkit.errors import ConfigError, FixtureError, ProjectError
+from jaunt.promptkit.project import Project
+from jaunt.promptkit.template_set import SetSource
 from jaunt.promptkit.watch import DEFAULT_DEBOUNCE_MS, DEFAULT_STEP_MS, Watcher, WatchOptions
 
 SNAPSHOTS_DIR = Path("tests") / "__snapshots__"
@@ -72,13 +72,14 @@ def _emit(line: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        session = session_from_args(args)
-    except (ProjectError, FixtureError) as exc:
+        project = project_from_args(args)
+        session = session_from_args(args, project)
+    except (ProjectError, ConfigError, FixtureError) as exc:
         return usage_error("watch", exc)
-    config_path = _config_path(args)
+    config_path = _config_path(args, project)
     options = WatchOptions(
         out_dir=Path(args.out) if args.out else None,
-        snapshot_dir=Path(args.snapshots) if args.snapshots else _default_snapshots(),
+        snapshot_dir=Path(args.snapshots) if args.snapshots else _default_snapshots(project),
         debounce_ms=max(1, args.debounce),
         step_ms=max(1, args.step),
         color=color_for(sys.stdout),
@@ -108,18 +109,17 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _config_path(args: argparse.Namespace) -> Path | None:
+def _config_path(args: argparse.Namespace, project: Project) -> Path | None:
+    # Only a set that comes from [prompts] changes when the config does.
     if args.set_name or args.prompts_dir:
         return None
-    if args.config:
-        return Path(args.config)
-    default = Path(CONFIG_FILE_NAME)
-    return default if default.is_file() else None
+    return project.config_path
 
 
 def _reload_source(args: argparse.Namespace) -> SetSource:
-    return set_source_from_args(args)
+    return project_from_args(args).set_source
 
 
-def _default_snapshots() -> Path | None:
-    return SNAPSHOTS_DIR if SNAPSHOTS_DIR.is_dir() else None
+def _default_snapshots(project: Project) -> Path | None:
+    snapshots = project.root / SNAPSHOTS_DIR
+    return snapshots if snapshots.is_dir() else None

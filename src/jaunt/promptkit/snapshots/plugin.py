@@ -7,12 +7,14 @@ Markdown file::
     def test_prompts(jaunt_prompt_case, jaunt_prompt_snapshot):
         assert jaunt_prompt_case.markdown() == jaunt_prompt_snapshot
 
-Settings (``[tool.pytest.ini_options]`` or ``pytest.ini``; paths relative to the rootdir):
+The project is found as every ``jaunt-prompts`` command finds it, from pytest's rootdir:
+the nearest ``jaunt.toml`` upwards; its ``[prompts]`` set (else the packaged one) against
+every fixture of ``<project root>/prompt_fixtures``. Settings (``[tool.pytest.ini_options]``
+or ``pytest.ini``; paths relative to the rootdir), each optional:
 
-* ``jaunt_prompt_fixtures`` (default ``prompt_fixtures``): the fixtures directory.
-* ``jaunt_config`` (default ``jaunt.toml``): its ``[prompts]`` set is snapshot; without
-  the file (or without overrides) the packaged set is.
-* ``jaunt_prompt_sets``: override set directories to snapshot instead of ``jaunt_config``'s.
+* ``jaunt_config``: the project's ``jaunt.toml``, instead of the nearest one.
+* ``jaunt_prompt_fixtures``: the fixtures folder, instead of the project's.
+* ``jaunt_prompt_sets``: override set folders to snapshot instead of the project's set.
 
 The plugin is loaded in every pytest run of an environment where jaunt is installed, so
 it imports nothing heavy up front, and syrupy only when a test asks for a snapshot.
@@ -28,6 +30,7 @@ import pytest
 from jaunt.promptkit.errors import LayerError
 
 if TYPE_CHECKING:
+    from jaunt.promptkit.project import Project
     from jaunt.promptkit.snapshots.cases import PromptCase
     from jaunt.promptkit.template_set import TemplateSet
 
@@ -39,13 +42,16 @@ INI_SETS = "jaunt_prompt_sets"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
-        INI_FIXTURES, "jaunt: prompt fixtures directory", type="string", default="prompt_fixtures"
+        INI_FIXTURES,
+        "jaunt: prompt fixtures folder (default: <project root>/prompt_fixtures)",
+        type="string",
+        default="",
     )
     parser.addini(
         INI_CONFIG,
-        "jaunt: jaunt.toml whose [prompts] set is snapshot",
+        "jaunt: the project's jaunt.toml (default: the nearest one from the rootdir upwards)",
         type="string",
-        default="jaunt.toml",
+        default="",
     )
     parser.addini(
         INI_SETS, "jaunt: override set directories to snapshot (instead of [prompts])", "paths"
@@ -61,36 +67,40 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # A broken fixture or template is the user's input, not a plugin crash: one line.
         pytest.fail(f"jaunt prompt cases: {exc}", pytrace=False)
     if not cases:
-        fixtures_dir = _ini_path(metafunc.config, INI_FIXTURES)
+        fixtures_dir = _project(metafunc.config).fixtures_dir
         pytest.fail(f"jaunt prompt cases: no *.toml fixtures in {fixtures_dir}", pytrace=False)
     metafunc.parametrize(CASE_ARG, cases, ids=[case.id for case in cases])
 
 
 def project_prompt_cases(config: pytest.Config) -> list[PromptCase]:
-    """The (set x fixture) cases the ini settings describe."""
+    """The (set x fixture) cases of the project at pytest's rootdir, as every command sees it."""
     from jaunt.promptkit.fixtures import load_fixture_dir
     from jaunt.promptkit.snapshots.cases import prompt_cases
 
-    fixtures = load_fixture_dir(_ini_path(config, INI_FIXTURES))
-    return prompt_cases(_project_sets(config), fixtures)
+    project = _project(config)
+    fixtures = load_fixture_dir(project.fixtures_dir)
+    return prompt_cases(_project_sets(config, project), fixtures)
 
 
-def _project_sets(config: pytest.Config) -> list[TemplateSet]:
-    from jaunt.promptkit.settings import load_config
-    from jaunt.promptkit.template_set import load_packaged_set, load_set_dir, load_set_from_config
+def _project(config: pytest.Config) -> Project:
+    from jaunt.promptkit.project import Project
+
+    explicit_config: str = config.getini(INI_CONFIG)
+    explicit_fixtures: str = config.getini(INI_FIXTURES)
+    return Project.discover(
+        cwd=config.rootpath,
+        config=explicit_config or None,
+        fixtures_dir=explicit_fixtures or None,
+    )
+
+
+def _project_sets(config: pytest.Config, project: Project) -> list[TemplateSet]:
+    from jaunt.promptkit.template_set import SetSource
 
     set_dirs: list[Path] = [Path(p) for p in config.getini(INI_SETS)]
     if set_dirs:
-        return [load_set_dir(d) for d in set_dirs]
-    config_path = _ini_path(config, INI_CONFIG)
-    if not config_path.is_file():
-        return [load_packaged_set()]
-    return [load_set_from_config(load_config(config_path).prompts, name="project")]
-
-
-def _ini_path(config: pytest.Config, name: str) -> Path:
-    value: str = config.getini(name)
-    return config.rootpath / value
+        return [SetSource.from_dir(d).load() for d in set_dirs]
+    return [project.set_source.load()]
 
 
 @pytest.fixture

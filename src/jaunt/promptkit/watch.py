@@ -207,9 +207,9 @@ class Watcher:
         for r, before in changed:
             if before:
                 excerpts.setdefault(tuple(diff_excerpt(before, r.markdown)), []).append(r.name)
-        for lines, names in excerpts.items():
-            details.append(f"{', '.join(names)}:")
-            details += [f"  {line}" for line in lines]
+        for excerpt, fixture_names in excerpts.items():
+            details.append(f"{', '.join(fixture_names)}:")
+            details += [f"  {changed_line}" for changed_line in excerpt]
         for line in details[:_MAX_DETAIL_LINES]:
             self.emit(f"  {line}")
         if len(details) > _MAX_DETAIL_LINES:

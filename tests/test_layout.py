@@ -108,3 +108,14 @@ def test_layer1_modules_do_not_import_the_toolkit_above_them() -> None:
     for module in ("jaunt.generate.base", "jaunt.validation", "jaunt.templates"):
         bad = [d for d in graph[module] if d.split(".")[2:3] and d.split(".")[2] in above]
         assert bad == [], module
+
+
+def test_the_wheel_holds_src_jaunt_and_no_test_helper() -> None:
+    import tomllib
+
+    root = SRC.parent
+    build = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    assert build["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["src/jaunt"]
+    shipped = {p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py")}
+    assert not [p for p in shipped if "testing" in p or "helpers" in p or "fake" in p]
+    assert (root / "tests" / "helpers" / "fake_openai.py").is_file()

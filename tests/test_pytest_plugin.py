@@ -173,9 +173,16 @@ def test_a_lint_error_in_the_override_fails_its_case_with_the_lint_line(
     assert _snapshot_file(project).is_file()
 
 
+@pytest.mark.parametrize("on_ci", [False, True], ids=["terminal", "ci"])
 def test_a_snapshot_failure_shows_every_changed_line_and_little_else(
-    project: pytest.Pytester,
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, on_ci: bool
 ) -> None:
+    # pytest prints whole failure messages in the short summary when CI is set
+    if on_ci:
+        monkeypatch.setenv("CI", "true")
+    else:
+        monkeypatch.delenv("CI", raising=False)
+        monkeypatch.delenv("BUILD_NUMBER", raising=False)
     project.runpytest("--snapshot-update").assert_outcomes(passed=1)
     extra = "".join(f"Rule {n}: keep it short.\n" for n in range(40))
     template = project.path / "prompts" / "build_module.md"
@@ -187,3 +194,7 @@ def test_a_snapshot_failure_shows_every_changed_line_and_little_else(
     result.stdout.fnmatch_lines([f"+Rule {n}: keep it short." for n in range(40)])
     assert "truncated" not in result.stdout.str()
     assert len(result.outlines) < 80  # the 40 added lines, a header and pytest's frame
+    assert result.stdout.str().count("+Rule 0: keep it short.") == 1
+    result.stdout.fnmatch_lines(
+        ["FAILED test_prompts.py::test_prompts[[]project-double[]] - project-double: *"]
+    )

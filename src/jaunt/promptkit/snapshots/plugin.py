@@ -22,8 +22,9 @@ it imports nothing heavy up front, and syrupy only when a test asks for a snapsh
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -127,6 +128,27 @@ def _lint_errors(config: pytest.Config) -> dict[str, list[str]]:
 _SET_ERRORS = pytest.StashKey[dict[str, list[str]]]()
 
 
+class _CaseFailure(pytest.fail.Exception):  # type: ignore[misc,name-defined]
+    """A prompt case's failure: the whole report in the failures section, its first line
+    in the short summary (on CI pytest would otherwise print the whole diff twice)."""
+
+
+def _fail_case(report: str) -> NoReturn:
+    raise _CaseFailure(report, pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.excinfo is not None and isinstance(call.excinfo.value, _CaseFailure):
+        crash = getattr(report.longrepr, "reprcrash", None)
+        if crash is not None:
+            crash.message = str(call.excinfo.value.msg).split("\n", 1)[0]
+    return report
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
     """A case whose set has lint errors, or that does not render, fails with one line each."""
@@ -136,14 +158,14 @@ def pytest_runtest_call(item: pytest.Item) -> None:
         return
     errors = item.config.stash.get(_SET_ERRORS, {}).get(case.template_set.name, [])
     if errors:
-        pytest.fail("\n".join(errors), pytrace=False)
+        _fail_case("\n".join(errors))
     from jaunt.promptkit.errors import LayerError
     from jaunt.promptkit.files import display_path
 
     try:
         case.markdown()
     except LayerError as exc:
-        pytest.fail(exc.one_line(display_path), pytrace=False)
+        _fail_case(exc.one_line(display_path))
 
 
 class PromptSnapshot:
@@ -165,7 +187,7 @@ class PromptSnapshot:
 
         result = self._snapshot.executions[self._snapshot.num_executions - 1]
         stored = result.recalled_data
-        pytest.fail(drift_report(self._case_id, stored, str(other)), pytrace=False)
+        _fail_case(drift_report(self._case_id, stored, str(other)))
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from jaunt.promptkit.markdown import fenced
@@ -58,6 +58,42 @@ class TokenUsage:
             self.total_tokens + other.total_tokens,
             self.cached_prompt_tokens + other.cached_prompt_tokens,
         )
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """What one attempt of :meth:`~jaunt.generate.base.GeneratorBackend.generate_with_retry` did.
+
+    The one account of an attempt: ``generate``, capture, evaluation and batch reports read
+    it, and nothing validates an answer a second time. A field the backend cannot know stays
+    ``None`` (a backend that only implements ``generate_module`` knows neither the messages
+    nor the raw answer, the usage or the finish reason).
+
+    * ``number``: 1 for the first attempt.
+    * ``error_context``: the ``extra_error_context`` this attempt was given (empty on the first).
+    * ``messages``: the role/content messages sent, exactly as sent.
+    * ``answer``: the raw answer text (also when it was unusable, e.g. cut off).
+    * ``source``: the module extracted from the answer (``None`` when there was none).
+    * ``errors``: why the attempt failed (answer problems or validation errors); empty = ok.
+    * ``usage``: the tokens the server reported (cached prompt tokens included).
+    * ``finish_reason``: the server's ``finish_reason`` (``"stop"``, ``"length"``, ...).
+    * ``latency_s``: wall-clock seconds the attempt took (render, request and extraction).
+    """
+
+    number: int
+    error_context: list[str] = field(default_factory=list)
+    messages: list[dict[str, str]] | None = None
+    answer: str | None = None
+    source: str | None = None
+    errors: list[str] = field(default_factory=list)
+    usage: TokenUsage | None = None
+    finish_reason: str | None = None
+    latency_s: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        """The attempt produced a module that validated."""
+        return self.source is not None and not self.errors
 
 
 # "line 3:5: ..." (validate_generated_source) or "path.py:3:5: ..." (compile_check).

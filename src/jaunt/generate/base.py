@@ -79,6 +79,20 @@ class GenerationResult:
         return None
 
 
+def validate_record(record: AttemptRecord, ctx: ModuleSpecContext) -> AttemptRecord:
+    """``record`` with the validation errors of its source: the one place answers are validated.
+
+    A record that already failed (no source, or answer errors) is returned as it is. Every
+    attempt loop (the retry loop here, a batch) validates through this, once per answer;
+    everything downstream reads the errors from the record.
+    """
+    if record.source is None or record.errors:
+        return record
+    return dataclasses.replace(
+        record, errors=validate_generated_source(record.source, ctx.expected_names)
+    )
+
+
 class AttemptObserver:
     """Told when each attempt starts and ends (e.g. to show progress); the default does nothing.
 
@@ -142,13 +156,8 @@ class GeneratorBackend(ABC):
             except BaseException as exc:
                 watch.attempt_aborted(ctx, number, time.perf_counter() - started, exc)
                 raise
-            if record.source is not None and not record.errors:
-                # The one validation of this answer: everything downstream reads the record.
-                record = dataclasses.replace(
-                    record, errors=validate_generated_source(record.source, ctx.expected_names)
-                )
             record = dataclasses.replace(
-                record,
+                validate_record(record, ctx),
                 number=number,
                 error_context=list(error_context),
                 latency_s=time.perf_counter() - started,
@@ -196,4 +205,5 @@ __all__ = [
     "ModuleSpecContext",
     "TokenUsage",
     "build_error_context",
+    "validate_record",
 ]

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -30,6 +35,7 @@ KEY_ENV = "JAUNT_TEST_SEAM_KEY"
 SECRET = "sk-seam-test-1234"
 CTX = SHOP_CTX
 GOOD = "def apply_discount(price, percent):\n    return price\n\n\nclass Cart:\n    pass"
+ROOT = Path(__file__).resolve().parent.parent
 BASE_URL = "http://127.0.0.1:9/v1"  # never contacted: a mock transport answers
 
 
@@ -185,3 +191,20 @@ def test_client_and_transport_together_are_refused() -> None:
     client = openai.AsyncOpenAI(api_key="k", base_url=BASE_URL)
     with pytest.raises(ValueError, match="client or transport, not both"):
         OpenAIBackend(_llm(), client=client, transport=httpx.MockTransport(lambda r: None))  # type: ignore[arg-type, return-value]
+
+
+def test_the_readme_transport_example_runs_and_prints_what_it_shows() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme[readme.index("## Attempt records and your own HTTP client") :]
+    code, shown = re.findall(r"^```(?:python|text)\n(.*?)^```$", section, flags=re.S | re.M)[:2]
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"},
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == shown

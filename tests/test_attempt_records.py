@@ -261,3 +261,19 @@ def test_generate_prints_the_records(
     assert "finish_reason stop; tokens 60 in / 9 out (48 cached)" in err
     assert "pricing: validated on attempt 2" in err
     assert "tokens 110 in / 12 out" in err
+
+
+def test_a_subclass_generate_module_stays_in_the_retry_loop(server: FakeOpenAIServer) -> None:
+    class Prefixed(OpenAIBackend):
+        async def generate_module(
+            self, ctx: ModuleSpecContext, *, extra_error_context: list[str] | None = None
+        ) -> str:
+            source = await super().generate_module(ctx, extra_error_context=extra_error_context)
+            return "from __future__ import annotations\n\n" + source
+
+    server.script(Reply(content=GOOD))
+
+    result = _retry(lambda: Prefixed(_llm(server)))
+
+    assert result.source == "from __future__ import annotations\n\n" + GOOD + "\n"
+    assert len(server.requests) == 1

@@ -174,12 +174,21 @@ class OpenAIBackend(GeneratorBackend):
         self, ctx: ModuleSpecContext, *, extra_error_context: list[str] | None = None
     ) -> str:
         error_context = list(extra_error_context or [])
-        record = await self._attempt(ctx, error_context, number=2 if error_context else 1)
+        record = await self._exchange(ctx, error_context, number=2 if error_context else 1)
         if record.errors or record.source is None:
             raise ModelAnswerError("; ".join(record.errors) or "the answer held no code")
         return record.source
 
     async def _attempt(
+        self, ctx: ModuleSpecContext, error_context: list[str], *, number: int
+    ) -> AttemptRecord:
+        """The record of one attempt (see :meth:`_exchange`), for the retry loop."""
+        if self._overridden("generate_module"):
+            # A subclass that writes its own generate_module keeps it in the retry loop.
+            return await super()._attempt(ctx, error_context, number=number)
+        return await self._exchange(ctx, error_context, number=number)
+
+    async def _exchange(
         self, ctx: ModuleSpecContext, error_context: list[str], *, number: int
     ) -> AttemptRecord:
         """One request: its messages, answer, extracted module, usage and finish reason.
@@ -189,7 +198,7 @@ class OpenAIBackend(GeneratorBackend):
         messages = self.render(ctx, error_context)
         record = AttemptRecord(number, error_context=list(error_context), messages=messages)
         self._capture(ctx, record)
-        if self._call_openai_replaced():
+        if self._overridden("_call_openai"):
             # jaunt's own tests replace _call_openai: its text is all there is to know.
             try:
                 chat = _ChatAnswer(await self._call_openai(messages))
@@ -209,9 +218,9 @@ class OpenAIBackend(GeneratorBackend):
             )
         return dataclasses.replace(record, source=code + "\n")
 
-    def _call_openai_replaced(self) -> bool:
-        # A subclass or an instance attribute stands in for the SDK call.
-        return getattr(self._call_openai, "__func__", None) is not OpenAIBackend._call_openai
+    def _overridden(self, name: str) -> bool:
+        # A subclass method or an instance attribute stands in for OpenAIBackend's own.
+        return getattr(getattr(self, name), "__func__", None) is not getattr(OpenAIBackend, name)
 
     def _capture(self, ctx: ModuleSpecContext, record: AttemptRecord) -> None:
         directory = capture_directory(self.llm.capture_fixtures_dir)

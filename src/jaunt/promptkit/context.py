@@ -10,9 +10,9 @@ errors, one ``previous output errors: ...`` line each, then its output with numb
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
 
 from jaunt.promptkit.markdown import fenced
 from jaunt.spec_ref import SpecRef
@@ -95,6 +95,20 @@ class AttemptRecord:
         """The attempt produced a module that validated."""
         return self.source is not None and not self.errors
 
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (for reports and saved runs); :meth:`from_json` reads it back."""
+        data = asdict(self)
+        data["usage"] = None if self.usage is None else asdict(self.usage)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AttemptRecord:
+        values = {name: data[name] for name in _RECORD_FIELDS if name in data}
+        usage = values.pop("usage", None)
+        return cls(**values, usage=None if usage is None else TokenUsage(**usage))
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(AttemptRecord))
 
 # "line 3:5: ..." (validate_generated_source) or "path.py:3:5: ..." (compile_check).
 _ERROR_LINE = re.compile(r"(?:^line |:)(\d+):(\d+): ")

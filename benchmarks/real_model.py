@@ -38,7 +38,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from helpers.llama_server import MODEL_NAME, LlamaServer
 
 from jaunt.generate.openai_backend import OpenAIBackend
-from jaunt.promptkit.cli.generate_cmd import ReportingBackend
 from jaunt.promptkit.errors import GenerationBackendError
 from jaunt.promptkit.fixtures import Fixture, load_fixture_dir
 from jaunt.promptkit.settings import LLMConfig
@@ -81,9 +80,8 @@ def pick_fixtures(names: list[str]) -> list[Fixture]:
 async def one_run(llm: LLMConfig, fixture: Fixture) -> Run:
     started = time.perf_counter()
     async with OpenAIBackend(llm) as backend:
-        recorder = ReportingBackend(backend)  # keeps the first answer even when it failed
         try:
-            result = await recorder.generate_with_retry(fixture.context, max_attempts=2)
+            result = await backend.generate_with_retry(fixture.context, max_attempts=2)
         except GenerationBackendError as exc:
             return Run(
                 fixture.name, llm.temperature or 0.0, llm.seed or 0, 0, False, 0, 0,
@@ -99,8 +97,9 @@ async def one_run(llm: LLMConfig, fixture: Fixture) -> Run:
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
         seconds=time.perf_counter() - started,
-        first_answer=recorder.reports[0].source if recorder.reports else None,
-        first_failure=failure_category(result.attempt_errors[0]) if result.attempt_errors else "",
+        # The records keep the first answer even when it failed.
+        first_answer=result.records[0].source if result.records else None,
+        first_failure=failure_category(result.records[0].errors) if result.records else "",
     )
 
 

@@ -81,10 +81,15 @@ def test_round_trip_capture_load_render_same_messages(
     assert second.context == CTX
     assert second.error_context[0] == "previous output errors: Missing top-level definition: Cart"
     templates = load_packaged_set()
-    for fixture, request in zip((first, second), server.requests, strict=True):
+    for fixture, request, record in zip(
+        (first, second), server.requests, result.records, strict=True
+    ):
+        # Captured from the attempt's record: its error context, its messages.
+        assert fixture.error_context == record.error_context
         assert render_messages(templates, fixture.context, fixture.error_context) == (
             request.messages
         )
+        assert record.messages == request.messages
 
 
 def test_config_directory_used_when_env_is_unset(server: FakeOpenAIServer, tmp_path: Path) -> None:

@@ -29,7 +29,6 @@ from helpers.recording_proxy import RecordingProxy
 from jaunt.generate.base import ERROR_LINE_PREFIX, GenerationResult, ModuleSpecContext
 from jaunt.generate.openai_backend import OpenAIBackend
 from jaunt.promptkit.capture import CAPTURE_ENV
-from jaunt.promptkit.cli.generate_cmd import ReportingBackend
 from jaunt.promptkit.fixtures import load_fixture
 from jaunt.promptkit.settings import LLMConfig
 
@@ -79,18 +78,13 @@ def llm_for(proxy: RecordingProxy, **overrides: object) -> LLMConfig:
     return dataclasses.replace(llm, **overrides)  # type: ignore[arg-type]
 
 
-def generate(
-    llm: LLMConfig, ctx: ModuleSpecContext, attempts: int = 2
-) -> tuple[GenerationResult, ReportingBackend]:
-    async def go() -> tuple[GenerationResult, ReportingBackend]:
+def generate(llm: LLMConfig, ctx: ModuleSpecContext, attempts: int = 2) -> GenerationResult:
+    async def go() -> GenerationResult:
         async with OpenAIBackend(llm) as backend:
-            # The wrapper keeps every attempt's code, including the ones that failed.
-            recorder = ReportingBackend(backend)
-            recorder.max_attempts = attempts
-            result = await asyncio.wait_for(
-                recorder.generate_with_retry(ctx, max_attempts=attempts), CONTEXT_DEADLINE_S
+            # The records keep every attempt's code, including the ones that failed.
+            return await asyncio.wait_for(
+                backend.generate_with_retry(ctx, max_attempts=attempts), CONTEXT_DEADLINE_S
             )
-            return result, recorder
 
     return asyncio.run(go())
 
@@ -100,7 +94,7 @@ def generate(
 def test_packaged_prompts_on_a_fixture(name: str, proxy: RecordingProxy) -> None:
     ctx = load_fixture(FIXTURES_DIR / f"{name}.toml").context
 
-    result, recorder = generate(llm_for(proxy), ctx)
+    result = generate(llm_for(proxy), ctx)
 
     exchanges = proxy.chat_exchanges()
     assert len(exchanges) == result.attempts
@@ -108,9 +102,10 @@ def test_packaged_prompts_on_a_fixture(name: str, proxy: RecordingProxy) -> None
         assert exchange.status == 200, exchange.response
         assert exchange.request["max_tokens"] == MAX_OUTPUT_TOKENS
         assert exchange.request["temperature"] == 0.0
-    for attempt in recorder.reports:
-        if attempt.source is not None:
-            assert "```" not in attempt.source, attempt.source
+    for record, exchange in zip(result.records, exchanges, strict=True):
+        assert record.messages == exchange.messages  # what the record says was sent, was
+        if record.source is not None:
+            assert "```" not in record.source, record.source
     assert len(result.attempt_errors) == result.attempts
     for usage in result.attempt_usage:
         assert usage is not None
@@ -139,7 +134,7 @@ def test_the_retry_request_carries_the_first_attempts_errors(proxy: RecordingPro
     unreachable = "zz_name_no_spec_defines"
     ctx = dataclasses.replace(base, expected_names=[*base.expected_names, unreachable])
 
-    result, _ = generate(llm_for(proxy), ctx)
+    result = generate(llm_for(proxy), ctx)
 
     assert not result.ok
     assert result.attempts == 2
@@ -158,7 +153,7 @@ def test_the_retry_request_carries_the_first_attempts_errors(proxy: RecordingPro
 def test_the_output_token_cap_stops_a_long_answer(proxy: RecordingProxy) -> None:
     ctx = load_fixture(FIXTURES_DIR / "pure_function.toml").context
 
-    result, _ = generate(llm_for(proxy, max_output_tokens=16), ctx, attempts=1)
+    result = generate(llm_for(proxy, max_output_tokens=16), ctx, attempts=1)
 
     (exchange,) = proxy.chat_exchanges()
     assert exchange.request["max_tokens"] == 16
@@ -168,6 +163,9 @@ def test_the_output_token_cap_stops_a_long_answer(proxy: RecordingProxy) -> None
     assert not result.ok
     (error,) = result.errors
     assert error.startswith("the answer was cut off at the output token limit (max_tokens=16")
+    (record,) = result.records
+    assert record.finish_reason == "length"
+    assert record.answer == exchange.response["choices"][0]["message"]["content"]
 
 
 @pytest.mark.real_model

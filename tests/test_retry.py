@@ -1,4 +1,4 @@
-"""generate_with_retry with scripted (real, non-mock) backends: attempts, error context, usage."""
+"""generate_with_retry with scripted (real, non-mock) backends: attempts, error context, records."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import pytest
 
 from jaunt.generate.base import (
     ERROR_LINE_PREFIX,
+    AttemptObserver,
+    AttemptRecord,
     GenerationResult,
     GeneratorBackend,
     ModuleSpecContext,
     TokenUsage,
     build_error_context,
-    record_usage,
 )
 from jaunt.promptkit.context import MAX_LISTING_CHARS
 from jaunt.promptkit.errors import GenerationBackendError, ModelAnswerError
@@ -36,19 +37,19 @@ BAD = "def apply_discount(p):\n    return p\n"
 
 
 class ScriptedBackend(GeneratorBackend):
-    """Answers from a script: a string is returned, an exception raised; records every call."""
+    """Answers from a script: a string is returned, an exception raised; records every call.
 
-    def __init__(self, *answers: str | Exception, usage: TokenUsage | None = None) -> None:
+    Implements only ``generate_module``, as a third-party backend may.
+    """
+
+    def __init__(self, *answers: str | Exception) -> None:
         self.answers = list(answers)
         self.calls: list[list[str] | None] = []
-        self.usage = usage
 
     async def generate_module(
         self, ctx: ModuleSpecContext, *, extra_error_context: list[str] | None = None
     ) -> str:
         self.calls.append(extra_error_context)
-        if self.usage is not None:
-            record_usage(self.usage)
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -136,10 +137,75 @@ def test_backend_error_is_raised_not_retried() -> None:
     assert len(backend.calls) == 1
 
 
+class RecordingBackend(GeneratorBackend):
+    """Knows more than ``generate_module`` tells: hands the loop a record per attempt."""
+
+    def __init__(self, *answers: str, usage: TokenUsage | None = None) -> None:
+        self.answers = list(answers)
+        self.usage = usage
+
+    async def generate_module(
+        self, ctx: ModuleSpecContext, *, extra_error_context: list[str] | None = None
+    ) -> str:
+        raise AssertionError("the retry loop asks _attempt, not generate_module")
+
+    async def _attempt(
+        self, ctx: ModuleSpecContext, error_context: list[str], *, number: int
+    ) -> AttemptRecord:
+        await asyncio.sleep(0.001)
+        answer = self.answers.pop(0)
+        return AttemptRecord(
+            number,
+            messages=[{"role": "user", "content": f"attempt {number}"}],
+            answer=f"```python\n{answer}```",
+            source=answer,
+            usage=self.usage,
+            finish_reason="stop",
+        )
+
+
+def test_records_of_a_generate_module_only_backend_hold_what_it_can_know() -> None:
+    result = _run(ScriptedBackend(ModelAnswerError("the answer was empty"), BAD), max_attempts=2)
+    first, second = result.records
+    assert (first.number, first.source, first.errors) == (1, None, ["the answer was empty"])
+    assert (second.number, second.source) == (2, BAD)
+    assert second.errors == ["Missing top-level definition: Cart"]
+    assert first.error_context == []
+    assert second.error_context == ["previous output errors: the answer was empty"]
+    # What generate_module cannot tell stays None; the loop times every attempt.
+    for record in result.records:
+        assert (record.messages, record.answer, record.usage, record.finish_reason) == (
+            None,
+            None,
+            None,
+            None,
+        )
+        assert record.latency_s is not None
+        assert record.latency_s >= 0
+    assert not first.ok
+    assert not second.ok
+
+
+def test_a_backend_record_reaches_the_result_validated_once_by_the_loop() -> None:
+    usage = TokenUsage(prompt_tokens=100, completion_tokens=20, total_tokens=120)
+    result = _run(RecordingBackend(BAD, GOOD, usage=usage))
+    first, second = result.records
+    assert first.messages == [{"role": "user", "content": "attempt 1"}]
+    assert first.answer == f"```python\n{BAD}```"
+    assert first.errors == ["Missing top-level definition: Cart"]
+    assert first.finish_reason == "stop"
+    assert second.ok
+    assert second.error_context[0] == "previous output errors: Missing top-level definition: Cart"
+    assert first.latency_s is not None
+    assert first.latency_s > 0
+    assert result.source == GOOD
+
+
 def test_usage_is_kept_per_attempt_and_summed() -> None:
     usage = TokenUsage(prompt_tokens=100, completion_tokens=20, total_tokens=120)
-    result = _run(ScriptedBackend(BAD, GOOD, usage=usage))
+    result = _run(RecordingBackend(BAD, GOOD, usage=usage))
     assert result.attempt_usage == [usage, usage]
+    assert [r.usage for r in result.records] == [usage, usage]
     assert result.usage == TokenUsage(200, 40, 240, 0)
 
 
@@ -149,16 +215,27 @@ def test_no_usage_reported_gives_none() -> None:
     assert result.usage == TokenUsage()
 
 
-def test_concurrent_retries_keep_their_usage_apart() -> None:
+def test_last_source_is_the_last_code_of_a_failed_run() -> None:
+    result = _run(ScriptedBackend(BAD, ModelAnswerError("cut off")))
+    assert result.source is None
+    assert result.last_source == BAD
+
+
+def test_concurrent_retries_keep_their_records_apart() -> None:
     class Delayed(GeneratorBackend):
         async def generate_module(
             self, ctx: ModuleSpecContext, *, extra_error_context: list[str] | None = None
         ) -> str:
+            raise AssertionError("not called")
+
+        async def _attempt(
+            self, ctx: ModuleSpecContext, error_context: list[str], *, number: int
+        ) -> AttemptRecord:
             tokens = len(ctx.generated_module)
             await asyncio.sleep(0.01)
-            record_usage(TokenUsage(tokens, 1, tokens + 1))
+            usage = TokenUsage(tokens, 1, tokens + 1)
             await asyncio.sleep(0.01)
-            return GOOD
+            return AttemptRecord(number, source=GOOD, usage=usage)
 
     async def main() -> list[GenerationResult]:
         backend = Delayed()
@@ -169,6 +246,34 @@ def test_concurrent_retries_keep_their_usage_apart() -> None:
 
     results = asyncio.run(main())
     assert [r.usage.prompt_tokens for r in results] == list(range(1, 9))
+
+
+def test_observer_hears_each_attempt_start_and_end_and_an_abort() -> None:
+    events: list[tuple[object, ...]] = []
+
+    class Listen(AttemptObserver):
+        def attempt_started(self, ctx: ModuleSpecContext, number: int, max_attempts: int) -> None:
+            events.append(("start", number, max_attempts))
+
+        def attempt_finished(
+            self, ctx: ModuleSpecContext, record: AttemptRecord, max_attempts: int
+        ) -> None:
+            events.append(("end", record.number, tuple(record.errors)))
+
+        def attempt_aborted(
+            self, ctx: ModuleSpecContext, number: int, seconds: float, error: BaseException
+        ) -> None:
+            events.append(("abort", number, str(error)))
+
+    backend = ScriptedBackend(BAD, GenerationBackendError("server gone"))
+    with pytest.raises(GenerationBackendError):
+        asyncio.run(backend.generate_with_retry(CTX, max_attempts=3, observer=Listen()))
+    assert events == [
+        ("start", 1, 3),
+        ("end", 1, ("Missing top-level definition: Cart",)),
+        ("start", 2, 3),
+        ("abort", 2, "server gone"),
+    ]
 
 
 def test_retry_messages_keep_the_prefix_byte_identical() -> None:

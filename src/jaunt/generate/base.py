@@ -1,20 +1,27 @@
 """Backend-independent generation types: the module context, the result, the retry loop.
 
 The retry loop (:meth:`GeneratorBackend.generate_with_retry`) is the only place that asks
-the model again. Transport retries (429, 5xx, timeouts) belong to the SDK underneath a
-backend; an error that survives them is a :class:`~jaunt.errors.GenerationBackendError`
-and is raised, never retried here.
+the model again, and the only place that validates an answer. Transport retries (429, 5xx,
+timeouts) belong to the SDK underneath a backend; an error that survives them is a
+:class:`~jaunt.errors.GenerationBackendError` and is raised, never retried here.
+
+Each attempt leaves an :class:`AttemptRecord` on the result (messages sent, raw answer,
+extracted source, errors, usage, finish reason, latency). A backend hands the retry loop
+what it knows about an attempt by returning a record from :meth:`GeneratorBackend._attempt`;
+the default fills what ``generate_module`` alone can tell (the source, or the answer error).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 from abc import ABC, abstractmethod
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from jaunt.promptkit.context import (
     ERROR_LINE_PREFIX,
+    AttemptRecord,
     ModuleSpecContext,
     TokenUsage,
     build_error_context,
@@ -30,56 +37,80 @@ class GenerationResult:
     """The outcome of :meth:`GeneratorBackend.generate_with_retry`.
 
     ``source`` is the validated module, or ``None`` when every attempt failed; ``errors``
-    are the last attempt's errors (empty on success). ``attempt_errors[i]`` and
-    ``attempt_usage[i]`` describe attempt ``i + 1`` (usage is ``None`` when the backend
-    reported none, e.g. a test double).
+    are the last attempt's errors (empty on success). ``records[i]`` is attempt ``i + 1``.
     """
 
     attempts: int
     source: str | None
     errors: list[str] = field(default_factory=list)
-    attempt_errors: list[list[str]] = field(default_factory=list)
-    attempt_usage: list[TokenUsage | None] = field(default_factory=list)
+    records: list[AttemptRecord] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.source is not None
 
     @property
+    def attempt_errors(self) -> list[list[str]]:
+        """The errors of each attempt (read-only: derived from :attr:`records`)."""
+        return [list(record.errors) for record in self.records]
+
+    @property
+    def attempt_usage(self) -> list[TokenUsage | None]:
+        """The usage of each attempt, ``None`` where the backend reported none (read-only)."""
+        return [record.usage for record in self.records]
+
+    @property
     def usage(self) -> TokenUsage:
         """The tokens of all attempts together."""
         total = TokenUsage()
-        for usage in self.attempt_usage:
-            if usage is not None:
-                total += usage
+        for record in self.records:
+            if record.usage is not None:
+                total += record.usage
         return total
 
-
-@dataclass
-class AttemptState:
-    """What the running attempt knows; a backend reads and fills it via :func:`current_attempt`."""
-
-    number: int
-    usage: TokenUsage | None = None
-    # The server's finish_reason for the attempt's last call ("stop", "length", ...), if known.
-    finish_reason: str | None = None
-
-
-# Concurrent generate_with_retry calls each run in their own task (their own context), so
-# the usage a backend records lands on the right attempt without any shared mutable state.
-_CURRENT_ATTEMPT: ContextVar[AttemptState | None] = ContextVar("jaunt_attempt", default=None)
+    @property
+    def last_source(self) -> str | None:
+        """The validated module, else the last attempt's extracted code (``None``: no code)."""
+        if self.source is not None:
+            return self.source
+        for record in reversed(self.records):
+            if record.source is not None:
+                return record.source
+        return None
 
 
-def current_attempt() -> AttemptState | None:
-    """The attempt being run by ``generate_with_retry`` in this task, if any."""
-    return _CURRENT_ATTEMPT.get()
+def validate_record(record: AttemptRecord, ctx: ModuleSpecContext) -> AttemptRecord:
+    """``record`` with the validation errors of its source: the one place answers are validated.
+
+    A record that already failed (no source, or answer errors) is returned as it is. Every
+    attempt loop (the retry loop here, a batch) validates through this, once per answer;
+    everything downstream reads the errors from the record.
+    """
+    if record.source is None or record.errors:
+        return record
+    return dataclasses.replace(
+        record, errors=validate_generated_source(record.source, ctx.expected_names)
+    )
 
 
-def record_usage(usage: TokenUsage) -> None:
-    """Add one model call's usage to the running attempt (no-op outside the retry loop)."""
-    state = _CURRENT_ATTEMPT.get()
-    if state is not None:
-        state.usage = usage if state.usage is None else state.usage + usage
+class AttemptObserver:
+    """Told when each attempt starts and ends (e.g. to show progress); the default does nothing.
+
+    The methods run on the event loop between attempts: keep them quick.
+    """
+
+    def attempt_started(self, ctx: ModuleSpecContext, number: int, max_attempts: int) -> None:
+        """Attempt ``number`` of ``max_attempts`` is about to ask the model."""
+
+    def attempt_finished(
+        self, ctx: ModuleSpecContext, record: AttemptRecord, max_attempts: int
+    ) -> None:
+        """The attempt ended with an answer (good or not): ``record`` is final."""
+
+    def attempt_aborted(
+        self, ctx: ModuleSpecContext, number: int, seconds: float, error: BaseException
+    ) -> None:
+        """The attempt ended without an answer (backend error, cancelled): ``error`` propagates."""
 
 
 class GeneratorBackend(ABC):
@@ -98,61 +129,81 @@ class GeneratorBackend(ABC):
         """
 
     async def generate_with_retry(
-        self, ctx: ModuleSpecContext, *, max_attempts: int = 2
+        self,
+        ctx: ModuleSpecContext,
+        *,
+        max_attempts: int = 2,
+        observer: AttemptObserver | None = None,
     ) -> GenerationResult:
         """Generate and validate, asking again with the errors (and the answer) on failure.
 
         Attempt ``n + 1`` gets ``extra_error_context`` = one ``previous output errors: ...``
         line per error of attempt ``n``, then attempt ``n``'s module with numbered lines
         (bounded: excerpts around the errors when it is long). The error context renders
-        at the end of the user message, so the prompt prefix stays cacheable.
+        at the end of the user message, so the prompt prefix stays cacheable. Every attempt
+        is recorded in :attr:`GenerationResult.records`; ``observer`` hears of each one.
         """
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
+        watch = observer if observer is not None else AttemptObserver()
         result = GenerationResult(attempts=0, source=None)
-        error_context: list[str] | None = None
+        error_context: list[str] = []
         for number in range(1, max_attempts + 1):
-            state = AttemptState(number)
-            token = _CURRENT_ATTEMPT.set(state)
+            watch.attempt_started(ctx, number, max_attempts)
+            started = time.perf_counter()
             try:
-                source, errors = await self._one_attempt(ctx, error_context)
-            finally:
-                _CURRENT_ATTEMPT.reset(token)
+                record = await self._attempt(ctx, error_context, number=number)
+            except BaseException as exc:
+                watch.attempt_aborted(ctx, number, time.perf_counter() - started, exc)
+                raise
+            record = dataclasses.replace(
+                validate_record(record, ctx),
+                number=number,
+                error_context=list(error_context),
+                latency_s=time.perf_counter() - started,
+            )
+            result.records.append(record)
             result.attempts = number
-            result.errors = errors
-            result.attempt_errors.append(errors)
-            result.attempt_usage.append(state.usage)
-            if not errors:
-                result.source = source
+            result.errors = list(record.errors)
+            watch.attempt_finished(ctx, record, max_attempts)
+            if record.ok:
+                result.source = record.source
                 return result
             logger.info(
                 "%s: attempt %d/%d failed: %s",
                 ctx.generated_module,
                 number,
                 max_attempts,
-                "; ".join(errors),
+                "; ".join(record.errors),
             )
-            error_context = build_error_context(errors, source)
+            error_context = build_error_context(record.errors, record.source)
         return result
 
-    async def _one_attempt(
-        self, ctx: ModuleSpecContext, error_context: list[str] | None
-    ) -> tuple[str | None, list[str]]:
+    async def _attempt(
+        self, ctx: ModuleSpecContext, error_context: list[str], *, number: int
+    ) -> AttemptRecord:
+        """Ask the model once; what the backend knows about the answer, not yet validated.
+
+        Return a record with ``source`` set (to be validated by the retry loop) or with
+        ``errors`` saying why the answer is unusable; raise for anything that is not the
+        model's fault. Backends that know more (messages, raw answer, usage, finish reason)
+        override this; the default knows only what :meth:`generate_module` returns.
+        """
         try:
-            source = await self.generate_module(ctx, extra_error_context=error_context)
+            source = await self.generate_module(ctx, extra_error_context=error_context or None)
         except ModelAnswerError as exc:
-            return None, [str(exc)]
-        return source, validate_generated_source(source, ctx.expected_names)
+            return AttemptRecord(number, errors=[str(exc)])
+        return AttemptRecord(number, source=source)
 
 
 __all__ = [
     "ERROR_LINE_PREFIX",
-    "AttemptState",
+    "AttemptObserver",
+    "AttemptRecord",
     "GenerationResult",
     "GeneratorBackend",
     "ModuleSpecContext",
     "TokenUsage",
     "build_error_context",
-    "current_attempt",
-    "record_usage",
+    "validate_record",
 ]

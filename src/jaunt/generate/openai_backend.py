@@ -11,30 +11,33 @@
   :class:`~jaunt.errors.ModelAnswerError`: a failed attempt, with an error that says why.
 * The API key is read from the variable ``llm.api_key_env`` names and handed to the SDK;
   jaunt keeps no copy, and scrubs it from any server message it passes on.
+* The HTTP client is injectable, the way httpx users do it: pass an ``openai.AsyncOpenAI``
+  (``client=``) or an httpx transport (``transport=``, e.g. ``httpx.MockTransport``).
+* Every attempt returns an :class:`~jaunt.generate.base.AttemptRecord` to the retry loop:
+  the messages sent, the raw answer, the extracted module, the answer's problem if any, the
+  usage (cached prompt tokens included) and the finish reason. No state is shared between
+  concurrent attempts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from jaunt.generate.base import (
-    GeneratorBackend,
-    ModuleSpecContext,
-    TokenUsage,
-    current_attempt,
-    record_usage,
-)
+from jaunt.generate.base import AttemptRecord, GeneratorBackend, ModuleSpecContext, TokenUsage
 from jaunt.generate.extract import extract_python_code
-from jaunt.promptkit.capture import capture_context, capture_directory
+from jaunt.promptkit.capture import capture_attempt, capture_directory
 from jaunt.promptkit.errors import ConfigError, GenerationBackendError, ModelAnswerError
 from jaunt.promptkit.messages import Message, render_messages
 from jaunt.promptkit.settings import BASE_URL_SCHEMES, SUPPORTED_PROVIDERS, LLMConfig, PromptsConfig
 from jaunt.promptkit.template_set import TemplateSet, load_set_from_config
 
 if TYPE_CHECKING:
+    import httpx2
     import openai
     from openai.types.chat import ChatCompletion
 
@@ -57,6 +60,16 @@ def token_limit_field(llm: LLMConfig, base_url: str) -> str:
     return "max_completion_tokens" if is_openai else "max_tokens"
 
 
+@dataclass(frozen=True)
+class _ChatAnswer:
+    """What one Chat Completions response said; ``problem`` says why it is unusable."""
+
+    content: str | None
+    finish_reason: str | None = None
+    usage: TokenUsage | None = None
+    problem: str | None = None
+
+
 class OpenAIBackend(GeneratorBackend):
     """Generates modules with an OpenAI-compatible Chat Completions endpoint."""
 
@@ -66,36 +79,37 @@ class OpenAIBackend(GeneratorBackend):
         prompts: PromptsConfig | None = None,
         *,
         templates: TemplateSet | None = None,
+        client: openai.AsyncOpenAI | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         """``templates`` (a loaded set) wins over ``prompts`` (paths from ``jaunt.toml``).
+
+        ``client``: an ``openai.AsyncOpenAI`` to send every request with, as it is
+        configured (its key, base URL, timeout and retries; ``llm.api_key_env`` is then not
+        read). The caller owns it: :meth:`aclose` leaves it open. ``transport``: an httpx
+        transport for the client this backend makes (``llm`` settings apply as usual),
+        e.g. ``httpx.MockTransport(handler)`` in tests. Not both.
 
         Raises :class:`~jaunt.errors.ConfigError` when the key variable is unset or
         empty or the provider is not supported, and a template error when an override
         template is broken: both before any request is made.
         """
+        if client is not None and transport is not None:
+            raise ValueError("pass client or transport, not both (a client has its transport)")
         if llm.provider not in SUPPORTED_PROVIDERS:
             raise ConfigError(
                 f"[llm] provider {llm.provider!r} is not supported by OpenAIBackend "
                 f"(supported: {', '.join(SUPPORTED_PROVIDERS)})"
-            )
-        api_key = os.environ.get(llm.api_key_env, "").strip()
-        if not api_key:
-            raise ConfigError(
-                f"environment variable {llm.api_key_env} is not set or empty; it must hold "
-                f"the API key ([llm] api_key_env = {llm.api_key_env!r})"
             )
         self.llm = llm
         self.templates = templates if templates is not None else load_set_from_config(prompts)
         import openai  # here, not at module top: importing jaunt stays light
 
         self._openai = openai
-        # base_url None lets the SDK apply OPENAI_BASE_URL, then its default.
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=llm.base_url,
-            timeout=llm.timeout_s,
-            max_retries=llm.max_retries,
-        )
+        self._owns_client = client is None
+        if client is None:
+            client = self._make_client(llm, transport)
+        self._client = client
         self.base_url = str(self._client.base_url)
         if self._client.base_url.scheme not in BASE_URL_SCHEMES:
             # Caught here, not after the SDK's retries as a vague "Connection error."
@@ -105,6 +119,31 @@ class OpenAIBackend(GeneratorBackend):
             )
         self.token_limit_field = token_limit_field(llm, self.base_url)
 
+    @staticmethod
+    def _make_client(
+        llm: LLMConfig, transport: httpx2.AsyncBaseTransport | None
+    ) -> openai.AsyncOpenAI:
+        import openai
+
+        api_key = os.environ.get(llm.api_key_env, "").strip()
+        if not api_key:
+            raise ConfigError(
+                f"environment variable {llm.api_key_env} is not set or empty; it must hold "
+                f"the API key ([llm] api_key_env = {llm.api_key_env!r})"
+            )
+        # The SDK's own defaults (limits, redirects), over the caller's transport.
+        http_client = (
+            None if transport is None else openai.DefaultAsyncHttpxClient(transport=transport)
+        )
+        # base_url None lets the SDK apply OPENAI_BASE_URL, then its default.
+        return openai.AsyncOpenAI(
+            api_key=api_key,
+            base_url=llm.base_url,
+            timeout=llm.timeout_s,
+            max_retries=llm.max_retries,
+            http_client=http_client,
+        )
+
     def __repr__(self) -> str:
         return (
             f"OpenAIBackend(model={self.llm.model!r}, base_url={self.base_url!r}, "
@@ -112,8 +151,12 @@ class OpenAIBackend(GeneratorBackend):
         )
 
     async def aclose(self) -> None:
-        """Close the HTTP connections (the backend is unusable afterwards)."""
-        await self._client.close()
+        """Close the HTTP connections (the backend is unusable afterwards).
+
+        A client passed in as ``client=`` belongs to the caller and stays open.
+        """
+        if self._owns_client:
+            await self._client.close()
 
     async def __aenter__(self) -> OpenAIBackend:
         return self
@@ -130,27 +173,77 @@ class OpenAIBackend(GeneratorBackend):
     async def generate_module(
         self, ctx: ModuleSpecContext, *, extra_error_context: list[str] | None = None
     ) -> str:
-        messages = self.render(ctx, extra_error_context)
-        self._capture(ctx, extra_error_context or [])
-        answer = await self._call_openai(messages)
-        code = extract_python_code(answer)
-        if not code:
-            raise ModelAnswerError("the model's answer held no code (empty after extraction)")
-        return code + "\n"
+        error_context = list(extra_error_context or [])
+        record = await self._exchange(ctx, error_context, number=2 if error_context else 1)
+        if record.errors or record.source is None:
+            raise ModelAnswerError("; ".join(record.errors) or "the answer held no code")
+        return record.source
 
-    def _capture(self, ctx: ModuleSpecContext, error_context: list[str]) -> None:
+    async def _attempt(
+        self, ctx: ModuleSpecContext, error_context: list[str], *, number: int
+    ) -> AttemptRecord:
+        """The record of one attempt (see :meth:`_exchange`), for the retry loop."""
+        if self._overridden("generate_module"):
+            # A subclass that writes its own generate_module keeps it in the retry loop.
+            return await super()._attempt(ctx, error_context, number=number)
+        return await self._exchange(ctx, error_context, number=number)
+
+    async def _exchange(
+        self, ctx: ModuleSpecContext, error_context: list[str], *, number: int
+    ) -> AttemptRecord:
+        """One request: its messages, answer, extracted module, usage and finish reason.
+
+        The answer is not validated here; :meth:`generate_with_retry` does that, once.
+        """
+        messages = self.render(ctx, error_context)
+        record = AttemptRecord(number, error_context=list(error_context), messages=messages)
+        self._capture(ctx, record)
+        if self._overridden("_call_openai"):
+            # jaunt's own tests replace _call_openai: its text is all there is to know.
+            try:
+                chat = _ChatAnswer(await self._call_openai(messages))
+            except ModelAnswerError as exc:
+                return dataclasses.replace(record, errors=[str(exc)])
+        else:
+            chat = await self._chat(messages)
+        record = dataclasses.replace(
+            record, answer=chat.content, usage=chat.usage, finish_reason=chat.finish_reason
+        )
+        if chat.problem is not None:
+            return dataclasses.replace(record, errors=[chat.problem])
+        code = extract_python_code(chat.content or "")
+        if not code:
+            return dataclasses.replace(
+                record, errors=["the model's answer held no code (empty after extraction)"]
+            )
+        return dataclasses.replace(record, source=code + "\n")
+
+    def _overridden(self, name: str) -> bool:
+        # A subclass method or an instance attribute stands in for OpenAIBackend's own.
+        return getattr(getattr(self, name), "__func__", None) is not getattr(OpenAIBackend, name)
+
+    def _capture(self, ctx: ModuleSpecContext, record: AttemptRecord) -> None:
         directory = capture_directory(self.llm.capture_fixtures_dir)
-        if directory is None:
-            return
-        state = current_attempt()
-        attempt = state.number if state is not None else (2 if error_context else 1)
-        capture_context(directory, ctx, error_context, attempt=attempt)
+        if directory is not None:
+            capture_attempt(directory, ctx, record)
 
     async def _call_openai(self, messages: list[dict[str, str]]) -> str:
         """One Chat Completions call; the answer text, checked.
 
-        jaunt's own tests replace this one method; everything about the answer that only a
-        real response carries (finish reason, refusal, usage) is checked here.
+        jaunt's own tests replace this one method (records then carry no usage or finish
+        reason). An unusable answer raises :class:`~jaunt.errors.ModelAnswerError`.
+        """
+        chat = await self._chat(messages)
+        if chat.problem is not None or chat.content is None:
+            raise ModelAnswerError(chat.problem or "the model's answer was empty")
+        return chat.content
+
+    async def _chat(self, messages: list[dict[str, str]]) -> _ChatAnswer:
+        """One Chat Completions call and everything its response says.
+
+        Everything about the answer that only a real response carries (finish reason,
+        refusal, usage) is checked here; a problem with the answer is returned, not raised,
+        so that the attempt's record keeps the usage and the raw text.
         """
         openai = self._openai
         request: dict[str, Any] = {
@@ -173,38 +266,37 @@ class OpenAIBackend(GeneratorBackend):
             response: ChatCompletion = await self._client.chat.completions.create(**request)
         except openai.APIError as exc:
             raise self._backend_error(exc) from None
+        usage: TokenUsage | None = None
         if response.usage is not None:
             details = response.usage.prompt_tokens_details
-            record_usage(
-                TokenUsage(
-                    prompt_tokens=response.usage.prompt_tokens,
-                    completion_tokens=response.usage.completion_tokens,
-                    total_tokens=response.usage.total_tokens,
-                    cached_prompt_tokens=(details.cached_tokens or 0) if details else 0,
-                )
+            usage = TokenUsage(
+                prompt_tokens=response.usage.prompt_tokens,
+                completion_tokens=response.usage.completion_tokens,
+                total_tokens=response.usage.total_tokens,
+                cached_prompt_tokens=(details.cached_tokens or 0) if details else 0,
             )
         if not response.choices:
-            raise ModelAnswerError("the server returned no answer (no choices)")
+            return _ChatAnswer(
+                None, usage=usage, problem="the server returned no answer (no choices)"
+            )
         choice = response.choices[0]
-        state = current_attempt()
-        if state is not None:
-            state.finish_reason = choice.finish_reason
         message = choice.message
+        answer = _ChatAnswer(message.content, choice.finish_reason, usage)
         if getattr(message, "refusal", None):
-            raise ModelAnswerError(f"the model refused: {message.refusal}")
-        if choice.finish_reason == "length":
-            raise ModelAnswerError(
+            problem = f"the model refused: {message.refusal}"
+        elif choice.finish_reason == "length":
+            problem = (
                 "the answer was cut off at the output token limit "
                 f"({self.token_limit_field}={self.llm.max_output_tokens}, "
                 "finish_reason 'length'): write the complete module more concisely"
             )
-        if choice.finish_reason == "content_filter":
-            raise ModelAnswerError("the answer was stopped by the provider's content filter")
-        if message.content is None or not message.content.strip():
-            raise ModelAnswerError(
-                f"the model's answer was empty (finish_reason {choice.finish_reason!r})"
-            )
-        return message.content
+        elif choice.finish_reason == "content_filter":
+            problem = "the answer was stopped by the provider's content filter"
+        elif message.content is None or not message.content.strip():
+            problem = f"the model's answer was empty (finish_reason {choice.finish_reason!r})"
+        else:
+            return answer
+        return dataclasses.replace(answer, problem=problem)
 
     def _backend_error(self, exc: openai.APIError) -> GenerationBackendError:
         openai = self._openai

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from jaunt.generate.base import ModuleSpecContext
+from jaunt.promptkit.context import AttemptRecord, ModuleSpecContext
 from jaunt.promptkit.fixtures import FIXTURE_SUFFIX, dump_fixture
 
 CAPTURE_ENV = "JAUNT_CAPTURE_FIXTURES"
@@ -68,3 +68,8 @@ def capture_context(
         return None
     logger.info("captured fixture %s", path)
     return path
+
+
+def capture_attempt(directory: Path, ctx: ModuleSpecContext, record: AttemptRecord) -> Path | None:
+    """Capture the context of the attempt ``record`` describes (number and error context)."""
+    return capture_context(directory, ctx, record.error_context, attempt=record.number)

@@ -10,9 +10,9 @@ errors, one ``previous output errors: ...`` line each, then its output with numb
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
 
 from jaunt.promptkit.markdown import fenced
 from jaunt.spec_ref import SpecRef
@@ -59,6 +59,56 @@ class TokenUsage:
             self.cached_prompt_tokens + other.cached_prompt_tokens,
         )
 
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """What one attempt of :meth:`~jaunt.generate.base.GeneratorBackend.generate_with_retry` did.
+
+    The one account of an attempt: ``generate``, capture, evaluation and batch reports read
+    it, and nothing validates an answer a second time. A field the backend cannot know stays
+    ``None`` (a backend that only implements ``generate_module`` knows neither the messages
+    nor the raw answer, the usage or the finish reason).
+
+    * ``number``: 1 for the first attempt.
+    * ``error_context``: the ``extra_error_context`` this attempt was given (empty on the first).
+    * ``messages``: the role/content messages sent, exactly as sent.
+    * ``answer``: the raw answer text (also when it was unusable, e.g. cut off).
+    * ``source``: the module extracted from the answer (``None`` when there was none).
+    * ``errors``: why the attempt failed (answer problems or validation errors); empty = ok.
+    * ``usage``: the tokens the server reported (cached prompt tokens included).
+    * ``finish_reason``: the server's ``finish_reason`` (``"stop"``, ``"length"``, ...).
+    * ``latency_s``: wall-clock seconds the attempt took (render, request and extraction).
+    """
+
+    number: int
+    error_context: list[str] = field(default_factory=list)
+    messages: list[dict[str, str]] | None = None
+    answer: str | None = None
+    source: str | None = None
+    errors: list[str] = field(default_factory=list)
+    usage: TokenUsage | None = None
+    finish_reason: str | None = None
+    latency_s: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        """The attempt produced a module that validated."""
+        return self.source is not None and not self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (for reports and saved runs); :meth:`from_json` reads it back."""
+        data = asdict(self)
+        data["usage"] = None if self.usage is None else asdict(self.usage)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AttemptRecord:
+        values = {name: data[name] for name in _RECORD_FIELDS if name in data}
+        usage = values.pop("usage", None)
+        return cls(**values, usage=None if usage is None else TokenUsage(**usage))
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(AttemptRecord))
 
 # "line 3:5: ..." (validate_generated_source) or "path.py:3:5: ..." (compile_check).
 _ERROR_LINE = re.compile(r"(?:^line |:)(\d+):(\d+): ")

@@ -589,8 +589,9 @@ def _kind(outcome: Rendered | Failed | None) -> Kind | None:
 def _lines(text: str) -> list[str]:
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
-        # Keep the diff line-oriented when a message does not end in a newline.
-        lines[-1] += "\n\\ No newline at end of message\n"
+        # Messages carry no final newline; without one the last line would differ from
+        # the same line followed by more text.
+        lines[-1] += "\n"
     return lines
 
 

@@ -235,3 +235,21 @@ def test_cache_contract_fails_on_any_system_message_change(
     code, out, _ = run(capsys, "--fail-on-cache-break")
     assert code == 1
     assert "cache contract ([prompts] cache_contract = true): BROKEN" in out
+
+
+def test_workflow_and_its_readme_copy_post_one_comment_found_by_the_marker() -> None:
+    from jaunt.promptkit.review_report import COMMENT_MARKER
+
+    workflow = (REPO / ".github" / "workflows" / "prompt-diff.yml").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    copy = readme.split("```yaml\nname: prompt diff\n", 1)[1].split("```", 1)[0]
+    for text in (workflow, copy):
+        assert 'diff "$BASE_SHA" HEAD --format markdown > prompt-diff.md' in text
+        assert f'startswith("{COMMENT_MARKER}")' in text
+        assert "--method PATCH" in text
+        assert "-F body=@prompt-diff.md" in text
+        assert "GH_TOKEN: ${{ github.token }}" in text
+        assert "pull-requests: write" in text
+        assert "fetch-depth: 0" in text
+        assert "--fail-on-cache-break" in text
+        assert "API_KEY" not in text

@@ -53,7 +53,9 @@ class KindLoad:
         if not self.request_tokens:
             return KindLoad(self.kind, (), self.shared_prefix_tokens)
         average = round(sum(self.request_tokens) / len(self.request_tokens))
-        return KindLoad(self.kind, (average,) * modules, self.shared_prefix_tokens)
+        # One fixture shares its whole request with nobody: no prefix to count on.
+        shared = self.shared_prefix_tokens if len(self.request_tokens) >= 2 else 0
+        return KindLoad(self.kind, (average,) * modules, shared)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from jaunt.promptkit.cost import Forecast, KindLoad, forecast
 from jaunt.promptkit.errors import ProjectError
+from jaunt.promptkit.files import display_path
 from jaunt.promptkit.prefix import CACHE_MINIMUM_TOKENS, PrefixReport
 from jaunt.promptkit.pricing import ModelPrice
 from jaunt.promptkit.project import SETS_DIR_NAME, Project
@@ -343,7 +344,7 @@ def distinct_sets(project: Project) -> list[SetSource]:
 
 
 def _prefix_side(report: PrefixReport, first: Rendered, hide: str, shown: str) -> PrefixSide:
-    ends = report.ends_at.describe() if report.ends_at else None
+    ends = report.ends_at.describe(display_path) if report.ends_at else None
     if ends and hide:
         ends = ends.replace(hide, shown)
     return PrefixSide(

@@ -253,3 +253,40 @@ def test_workflow_and_its_readme_copy_post_one_comment_found_by_the_marker() -> 
         assert "fetch-depth: 0" in text
         assert "--fail-on-cache-break" in text
         assert "API_KEY" not in text
+
+
+def test_prefix_verdicts() -> None:
+    from jaunt.promptkit.review import PrefixDiff, PrefixSide
+
+    def side(tokens: tuple[str, ...], requests: int = 3) -> PrefixSide:
+        return PrefixSide(requests, len(tokens), None, tokens)
+
+    long = tuple(f"t{i}" for i in range(1100))
+    same = PrefixDiff("s", "build", side(long), side(long))
+    assert (same.changed, same.broken, same.verdict()) == (False, False, "shared prefix unchanged")
+    grew = PrefixDiff("s", "build", side(long), side((*long, "more")))
+    assert (grew.changed, grew.broken) == (True, False)
+    edited = PrefixDiff("s", "build", side(long), side(("x", *long[1:])))
+    assert (edited.changed, edited.broken) == (True, True)
+    shrunk = PrefixDiff("s", "build", side(long), side(long[:1000]))
+    assert shrunk.fell_below_minimum
+    assert shrunk.broken
+    assert "BROKEN" in shrunk.verdict()
+    lonely = PrefixDiff("s", "test", side(long, requests=1), side(("x",), requests=1))
+    assert (lonely.changed, lonely.broken, lonely.tokens_after) == (False, False, None)
+    assert "not measured" in lonely.verdict()
+
+
+def test_works_in_a_linked_worktree_with_uncommitted_changes(
+    project: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    linked = tmp_path / "linked"
+    git(project, "worktree", "add", "-q", str(linked), "-b", "topic")
+    edit(linked / "prompts/main/build_module.md", MODULE_LINE + "\n", EDITED_LINE + "\n")
+    monkeypatch.chdir(linked / "prompts" / "main")
+    code, out, _ = run(capsys, "main", "--exit-code")
+    assert code == 1
+    assert out.count(f"+{EDITED_LINE}\n") == len(build_fixtures(project))

@@ -290,3 +290,27 @@ def test_works_in_a_linked_worktree_with_uncommitted_changes(
     code, out, _ = run(capsys, "main", "--exit-code")
     assert code == 1
     assert out.count(f"+{EDITED_LINE}\n") == len(build_fixtures(project))
+
+
+def test_a_broken_config_at_the_base_is_named_by_revision_and_path(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project / "jaunt.toml"
+    good = config.read_text(encoding="utf-8")
+    config.write_text("[prompts\n", encoding="utf-8")
+    git(project, "commit", "-q", "-am", "break the config")
+    config.write_text(good, encoding="utf-8")
+    code, _, err = run(capsys)
+    assert code == 2
+    assert err.startswith("jaunt-prompts diff: HEAD:jaunt.toml: invalid TOML")
+    assert "jaunt-diff-" not in err
+
+
+def test_a_fixture_broken_in_the_working_tree_fails_exit_code(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "prompt_fixtures" / "pure_function.toml").write_text('kind = "nope"\n', "utf-8")
+    code, out, _ = run(capsys, "--exit-code")
+    assert code == 1
+    assert "failed to render" in out
+    assert "pure_function.toml" in out

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jaunt.promptkit.cost import Forecast, KindLoad, forecast
-from jaunt.promptkit.errors import ProjectError
+from jaunt.promptkit.errors import ConfigError, ProjectError
 from jaunt.promptkit.files import display_path
 from jaunt.promptkit.prefix import CACHE_MINIMUM_TOKENS, PrefixReport
 from jaunt.promptkit.pricing import ModelPrice
@@ -201,8 +201,8 @@ class PromptDiff:
 
     @property
     def changed(self) -> bool:
-        """Any rendered message (or fixture) differs between the sides."""
-        return any(f.status in ("changed", "added", "removed") for f in self.fixtures)
+        """Any rendered message (or fixture) differs, or a fixture fails to render."""
+        return any(f.status != "unchanged" for f in self.fixtures)
 
     @property
     def cache_broken(self) -> bool:
@@ -438,7 +438,17 @@ def project_at_revision(project: Project, revision: str) -> Iterator[tuple[Proje
         config_path = into / config_rel if config_rel else None
         config = None
         if config_path is not None and config_path.is_file():
-            config = load_config(config_path)
+            try:
+                config = load_config(config_path)
+            except ConfigError as exc:
+                # Name the file as git does (REV:path), not by its temporary copy.
+                raise ConfigError(
+                    exc.message,
+                    path=f"{revision}:{config_rel}",
+                    line=exc.line,
+                    column=exc.column,
+                    key=exc.key,
+                ) from None
             # [prompts] may name files anywhere in the repository: read those too.
             named = [getattr(config.prompts, n) for n in TEMPLATE_NAMES]
             wanted = [_relative_in(Path(p), into) for p in named if p]

@@ -364,6 +364,8 @@ def _git(cwd: Path, *args: str, binary: bool = False) -> Any:
             timeout=GIT_TIMEOUT_S,
             check=False,
             text=not binary,
+            # Paths are paths, never patterns (a folder may be named "[draft]").
+            env={**os.environ, "GIT_LITERAL_PATHSPECS": "1"},
         )
     except FileNotFoundError:
         raise ProjectError("git is not installed (diff reads revisions with git)") from None

@@ -44,7 +44,9 @@ def add_parser(subparsers: Any) -> None:
     add_project_options(parser, choose_set=False)
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     parser.add_argument(
-        "--exit-code", action="store_true", help="exit 1 when any rendered message changed or a fixture fails to render"
+        "--exit-code",
+        action="store_true",
+        help="exit 1 when any rendered message changed or a fixture fails to render",
     )
     parser.add_argument(
         "--fail-on-cache-break",

@@ -322,3 +322,21 @@ def test_readme_lists_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
     assert table in (REPO / "README.md").read_text(encoding="utf-8"), (
         "copy the rule table of docs/lint-rules.md into the README's Linting section"
     )
+
+
+def test_cache_contract_makes_a_system_placeholder_an_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(project / "prompts" / "s" / "build_system.md", "You write {{spec_module}}.\n")
+    code, out, _ = lint(capsys)
+    assert code == 0
+    assert "prompts/s/build_system.md:1:11: JP007 " in out
+    write(project / "jaunt.toml", "[prompts]\ncache_contract = true\n")
+    code, out, _ = lint(capsys)
+    assert code == 1
+    assert (
+        "prompts/s/build_system.md:1:11: JP021 placeholder {{spec_module}} in the build_system "
+        "template: a per-module system prompt breaks the cache contract "
+        "([prompts] cache_contract = true)"
+    ) in out
+    assert "JP007" not in out

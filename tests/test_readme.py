@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKED = ("render", "lint", "init")
+CHECKED = ("render", "lint", "init", "cost")
 
 
 def _examples() -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
@@ -79,6 +79,11 @@ class JauntConfig:
     path: Path
     llm: LLMConfig | None
     prompts: PromptsConfig
+    # [prompts] cache_contract = true: the system templates must stay static (lint JP-rule,
+    # `diff --fail-on-cache-break`); kept here, not on PromptsConfig, which is jaunt's type.
+    cache_contract: bool = False
+    # The raw [prices.<model>] tables; jaunt.promptkit.pricing.load_price_table checks them.
+    prices: dict[str, Any] = field(default_factory=dict)
 
 
 def find_config(start_dir: str | os.PathLike[str] = ".") -> Path | None:
@@ -109,10 +114,20 @@ def parse_config(text: str, *, path: str, base_dir: str | os.PathLike[str]) -> J
     reader = _Reader(path, Path(base_dir).absolute())
     llm_table = reader.table(data, "llm")
     prompts_table = reader.table(data, "prompts")
+    prices_table = reader.table(data, "prices")
+    cache_contract = False
+    if prompts_table is not None and "cache_contract" in prompts_table:
+        cache_contract = prompts_table.pop("cache_contract")
+        if not isinstance(cache_contract, bool):
+            raise reader.fail(
+                "prompts.cache_contract", f"must be true or false, not {toml_type(cache_contract)}"
+            )
     return JauntConfig(
         path=Path(path).absolute(),
         llm=None if llm_table is None else reader.llm(llm_table),
         prompts=PromptsConfig() if prompts_table is None else reader.prompts(prompts_table),
+        cache_contract=cache_contract,
+        prices=dict(prices_table or {}),
     )
 
 
@@ -237,7 +252,7 @@ class _Reader:
         )
 
     def prompts(self, table: dict[str, Any]) -> PromptsConfig:
-        self.unknown_keys(table, "prompts", _PROMPT_KEYS)
+        self.unknown_keys(table, "prompts", (*_PROMPT_KEYS, "cache_contract"))
         paths = {
             key: self.path_value(self.string(table, "prompts", key, "")) for key in _PROMPT_KEYS
         }

@@ -23,6 +23,7 @@ from jaunt.promptkit.errors import ConfigError, ProjectError
 from jaunt.promptkit.lint import (
     RULES,
     Finding,
+    apply_cache_contract,
     find_rule,
     has_errors,
     lint_file,
@@ -147,6 +148,8 @@ def _lint_defaults(project: Project) -> _Run:
         prompts = project.config.prompts
         result.findings += lint_prompts_config(prompts)
         result.add_files(p for p in (getattr(prompts, n) for n in TEMPLATE_NAMES) if p)
+        if project.config.cache_contract:
+            result.findings = apply_cache_contract(result.findings)
     return result
 
 

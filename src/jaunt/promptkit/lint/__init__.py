@@ -47,6 +47,7 @@ __all__ = [
     "Finding",
     "Rule",
     "Severity",
+    "apply_cache_contract",
     "find_rule",
     "has_errors",
     "lint_file",
@@ -57,6 +58,26 @@ __all__ = [
     "lint_text",
     "template_name_of",
 ]
+
+
+def apply_cache_contract(findings: Iterable[Finding]) -> list[Finding]:
+    """``findings`` with each JP007 (placeholder in a system template) made a JP021 error.
+
+    For projects whose ``jaunt.toml`` says ``[prompts] cache_contract = true``.
+    """
+    contract = rule("JP021")
+    return sorted(
+        contract.finding(
+            f.path,
+            f.line,
+            f.column,
+            f.message.replace("defeats prompt caching", "breaks the cache contract")
+            + " ([prompts] cache_contract = true)",
+        )
+        if f.code == "JP007"
+        else f
+        for f in findings
+    )
 
 
 def has_errors(findings: Iterable[Finding]) -> bool:

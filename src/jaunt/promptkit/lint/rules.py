@@ -189,6 +189,18 @@ _RULES = (
         "UTF-8 (reported at the line and column of the first bad byte). jaunt cannot load "
         "it; nothing else in the file is checked.",
     ),
+    Rule(
+        "JP021",
+        "cache-contract-placeholder",
+        "error",
+        "system templates, with `cache_contract = true`",
+        "A placeholder in a system template of a project that declares a cache contract.",
+        "`[prompts] cache_contract = true` in `jaunt.toml` declares the system templates "
+        "static: the prefix every module's request shares, which the provider caches. A "
+        "placeholder there gives every module its own prefix, so the warning JP007 becomes "
+        "this error when `jaunt-prompts lint` runs without paths in such a project. "
+        "`jaunt-prompts diff --fail-on-cache-break` guards the rest of the contract in CI.",
+    ),
 )
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULES}

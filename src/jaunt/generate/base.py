@@ -20,7 +20,7 @@ from jaunt.promptkit.context import (
     build_error_context,
 )
 from jaunt.promptkit.errors import ModelAnswerError
-from jaunt.validation import validate_generated_source
+from jaunt.validation import MAX_SOURCE_CHARS, validate_generated_source
 
 logger = logging.getLogger("jaunt.generate")
 
@@ -85,6 +85,9 @@ def record_usage(usage: TokenUsage) -> None:
 class GeneratorBackend(ABC):
     """A model that writes generated modules from a :class:`ModuleSpecContext`."""
 
+    # Longer generated modules fail validation unparsed (OpenAIBackend: [llm] max_source_chars).
+    max_source_chars: int = MAX_SOURCE_CHARS
+
     @abstractmethod
     async def generate_module(
         self, ctx: ModuleSpecContext, *, extra_error_context: list[str] | None = None
@@ -142,7 +145,13 @@ class GeneratorBackend(ABC):
             source = await self.generate_module(ctx, extra_error_context=error_context)
         except ModelAnswerError as exc:
             return None, [str(exc)]
-        return source, validate_generated_source(source, ctx.expected_names)
+        return source, validate_generated_source(
+            source,
+            ctx.expected_names,
+            max_chars=self.max_source_chars,
+            spec_module=ctx.spec_module,
+            generated_module=ctx.generated_module,
+        )
 
 
 __all__ = [

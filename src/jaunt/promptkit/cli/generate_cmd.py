@@ -345,6 +345,9 @@ def _deliver(
         f"tokens {usage.prompt_tokens} in / {usage.completion_tokens} out"
     )
     source = outcome.last_source
+    if source is not None:
+        # The backend returns the code as fenced; a file (or stdout) ends with one newline.
+        source = source.rstrip() + "\n"
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         good, bad = out_dir / f"{name}.py", out_dir / f"{name}.failed.py"

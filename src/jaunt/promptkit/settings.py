@@ -108,7 +108,7 @@ def llm_settings(llm: object) -> LLMConfig:
         elif spec.name in JAUNT_DEFAULTS:
             values[spec.name] = JAUNT_DEFAULTS[spec.name]
         elif spec.default is dataclasses.MISSING:
-            raise ConfigError(f"LLM settings {type(llm).__name__} lack {spec.name!r}")
+            raise ConfigError(f"LLM settings ({type(llm).__name__}) have no {spec.name!r}")
     return LLMConfig(**values)
 
 

@@ -18,7 +18,8 @@ if [ "$#" -ne 1 ] || [ ! -d "$1/src/jaunt" ]; then
 fi
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 SOURCE="$(cd "$1" && pwd)"
-UV="${UV:-uv}"
+# UV may be several words (.ci/run passes "python3 -m uv" where uv is not on PATH).
+read -r -a UV_CMD <<<"${UV:-uv}"
 PYTHON_VERSION="${JAUNT_ADOPTION_PYTHON:-3.11}"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/jaunt-adoption.XXXXXX")"
@@ -29,6 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT
+trap 'exit 143' TERM
 
 step() { echo "== adoption: $*"; }
 fail() { echo "error: adoption lane: $*" >&2; exit 1; }
@@ -43,10 +45,10 @@ DEV_REQUIREMENTS="$(python3 "$REPO/scripts/adopt_pyproject.py" "$JAUNT")" || fai
 
 step "install into a fresh venv (Python $PYTHON_VERSION)"
 VENV="$WORK/venv"
-"$UV" venv --quiet --python "$PYTHON_VERSION" "$VENV"
+"${UV_CMD[@]}" venv --quiet --python "$PYTHON_VERSION" "$VENV"
 # The dev group minus linters and type checkers: the lane runs jaunt's tests, not its lint.
 mapfile -t DEV < <(printf '%s\n' "$DEV_REQUIREMENTS" | grep -viE '^(ruff|mypy|ty)([^a-z0-9_-]|$)')
-"$UV" pip install --quiet --python "$VENV/bin/python" "$JAUNT" "${DEV[@]}" || fail "install"
+"${UV_CMD[@]}" pip install --quiet --python "$VENV/bin/python" "$JAUNT" "${DEV[@]}" || fail "install"
 export PATH="$VENV/bin:$PATH"
 
 step "jaunt's pytest suite"

@@ -25,7 +25,15 @@ from jaunt.promptkit.settings import JAUNT_DEFAULTS, LLMConfig, llm_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
-PEER_JAUNT = ROOT.parent.parent / "shared" / "peer" / "jaunt"
+# Next to the checkout (../shared), or one level up from a worktree (/work/wt/<name>).
+PEER_JAUNT = next(
+    (
+        base / "shared" / "peer" / "jaunt"
+        for base in (ROOT.parent, ROOT.parent.parent)
+        if (base / "shared" / "peer" / "jaunt").is_dir()
+    ),
+    ROOT.parent / "shared" / "peer" / "jaunt",
+)
 KEY_ENV = "JAUNT_TEST_OPENAI_KEY"
 GOOD = "def apply_discount(price, percent):\n    return price\n\n\nclass Cart:\n    pass"
 

@@ -12,12 +12,23 @@
 # SDK on the wire). Exit 0 when all of that passes, 1 on any failure, 2 on usage errors.
 set -euo pipefail
 
-if [ "$#" -ne 1 ] || [ ! -d "$1/src/jaunt" ]; then
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+if [ "$#" -ne 1 ]; then
   echo "usage: $0 JAUNT_SOURCE_DIR (a jaunt source tree with src/jaunt)" >&2
   exit 2
 fi
-REPO="$(cd "$(dirname "$0")/.." && pwd)"
-SOURCE="$(cd "$1" && pwd)"
+# A relative path is tried from the current folder, then from the checkout's parent folders:
+# `../shared/peer/jaunt` names the same tree from the main checkout and from a worktree
+# one level deeper (/work/wt/<name>).
+SOURCE=""
+for base in . "$REPO/.." "$REPO/../.."; do
+  case "$1" in /*) candidate="$1" ;; *) candidate="$base/$1" ;; esac
+  if [ -d "$candidate/src/jaunt" ]; then SOURCE="$(cd "$candidate" && pwd)"; break; fi
+done
+if [ -z "$SOURCE" ]; then
+  echo "error: $1: not a jaunt source tree (no src/jaunt)" >&2
+  exit 2
+fi
 # UV may be several words (.ci/run passes "python3 -m uv" where uv is not on PATH).
 read -r -a UV_CMD <<<"${UV:-uv}"
 PYTHON_VERSION="${JAUNT_ADOPTION_PYTHON:-3.11}"

@@ -235,6 +235,8 @@ class ReportingBackend(GeneratorBackend):
 
     def __init__(self, inner: GeneratorBackend, progress: Progress | None = None) -> None:
         self.inner = inner
+        # The retry loop validates with this backend's cap: the inner one's ([llm] setting).
+        self.max_source_chars = inner.max_source_chars
         self.progress = progress
         self.max_attempts = 1
         self.reports: list[AttemptReport] = []
@@ -261,7 +263,13 @@ class ReportingBackend(GeneratorBackend):
             raise
         else:
             report.source = source
-            report.errors = validate_generated_source(source, ctx.expected_names)
+            report.errors = validate_generated_source(
+                source,
+                ctx.expected_names,
+                max_chars=self.max_source_chars,
+                spec_module=ctx.spec_module,
+                generated_module=ctx.generated_module,
+            )
             return source
         finally:
             report.seconds = time.monotonic() - started

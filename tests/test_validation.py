@@ -430,3 +430,28 @@ def test_long_elif_chain_of_spec_imports_is_walked_without_recursion() -> None:
         "Missing top-level definition: a (`a` is imported from the spec module pkg.specs, "
         "not defined)"
     ]
+
+
+_IMPORT_LINES = st.sampled_from(
+    [
+        "from pkg.specs import a\n",
+        "from ..specs import a as b\n",
+        "from .... import a\n",
+        "from pkg import *\n",
+        "import pkg.specs as a\n",
+        "a = 1\n",
+        "def b(): pass\n",
+        "if x:\n    from pkg import a\nelse:\n    a = 2\n",
+        "try:\n    from pkg.specs import b\nexcept E:\n    raise\n",
+        "del a\n",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_IMPORT_LINES, max_size=12).map("".join))
+def test_fuzz_spec_imports_never_define_and_never_raise(source: str) -> None:
+    errors = _vs(source, ["a", "b"])
+    plain = validate_generated_source(source, ["a", "b"])
+    # Knowing the modules can only add missing names, never remove one.
+    assert {e.split(" (")[0] for e in plain} <= {e.split(" (")[0] for e in errors}

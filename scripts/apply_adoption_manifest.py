@@ -12,6 +12,7 @@ errors. Standard library only: it runs before anything is installed.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -21,6 +22,10 @@ SRC = ROOT / "src"
 MANIFEST = ROOT / "adoption" / "manifest.txt"
 STAND_INS = frozenset(
     {"jaunt/__init__.py", "jaunt/config.py", "jaunt/errors.py", "jaunt/spec_ref.py"}
+)
+# jaunt's Layer 1 files (../shared/DESIGN.md): the only jaunt files a `replace` may name.
+LAYER1 = re.compile(
+    r"jaunt/(?:validation\.py|generate/(?:base|openai_backend)\.py|prompts/[^/]+\.md)"
 )
 
 
@@ -54,6 +59,8 @@ def read_manifest(
         for rel in matches:
             if rel in STAND_INS:
                 raise ManifestError(f"{where}: {rel} is a stand-in for jaunt's own module")
+            if kind == "replace" and not LAYER1.fullmatch(rel):
+                raise ManifestError(f"{where}: {rel} is not one of jaunt's Layer 1 files")
             (replace if kind == "replace" else add).setdefault(rel, line)
     for rel in replace:
         add.pop(rel, None)

@@ -288,3 +288,17 @@ def test_adopt_pyproject_edits_packaging_only(tmp_path: Path) -> None:
     }
     assert "pytest>=8" in adopted["dependency-groups"]["dev"]
     assert "pytest>=8" in done.stdout.splitlines()
+
+
+def test_manifest_may_replace_only_layer1_files(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.txt"
+    manifest.write_text("replace jaunt/templates.py\n")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import apply_adoption_manifest as apply_script
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    with pytest.raises(apply_script.ManifestError, match="not one of jaunt's Layer 1 files"):
+        apply_script.read_manifest(manifest)
+    replace, _ = apply_script.read_manifest()
+    assert set(replace) == LAYER1_REPLACED

@@ -94,9 +94,9 @@ def test_each_attempt_is_recorded_as_sent_and_as_answered(server: FakeOpenAIServ
     assert first.error_context == []
     assert second.error_context == build_error_context(first.errors, first.source)
     # Raw answer, extracted source, errors.
-    assert (first.answer, first.source) == (first_answer, BAD + "\n")
+    assert (first.answer, first.source) == (first_answer, BAD)  # the code as fenced
     assert first.errors == ["Missing top-level definition: Cart"]
-    assert (second.answer, second.source, second.errors) == (GOOD, GOOD + "\n", [])
+    assert (second.answer, second.source, second.errors) == (GOOD, GOOD, [])
     assert (first.ok, second.ok) == (False, True)
     # Usage as the server reported it, cached prompt tokens included.
     assert first.usage == TokenUsage(100, 7, 107, 0)
@@ -165,7 +165,7 @@ def test_replaced_call_openai_fills_what_it_can(server: FakeOpenAIServer) -> Non
     (record,) = result.records
     assert record.messages == seen[0] == render_messages(load_packaged_set(), CTX)
     assert record.answer == f"```python\n{GOOD}\n```"
-    assert (record.source, record.errors) == (GOOD + "\n", [])
+    assert (record.source, record.errors) == (GOOD, [])
     assert (record.usage, record.finish_reason) == (None, None)
     assert record.latency_s is not None
     assert record.latency_s > 0
@@ -275,5 +275,5 @@ def test_a_subclass_generate_module_stays_in_the_retry_loop(server: FakeOpenAISe
 
     result = _retry(lambda: Prefixed(_llm(server)))
 
-    assert result.source == "from __future__ import annotations\n\n" + GOOD + "\n"
+    assert result.source == "from __future__ import annotations\n\n" + GOOD
     assert len(server.requests) == 1

@@ -105,7 +105,7 @@ def test_a_mock_transport_answers_every_request() -> None:
     result = _retry(OpenAIBackend(_llm(), transport=httpx.MockTransport(handler)))
 
     assert result.ok
-    assert result.source == GOOD + "\n"
+    assert result.source == GOOD
     (request,) = seen
     assert request.method == "POST"
     assert str(request.url) == f"{BASE_URL}/chat/completions"

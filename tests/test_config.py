@@ -175,3 +175,14 @@ def test_capture_dir_resolves_against_config(tmp_path: Path) -> None:
 def test_repr_holds_the_variable_name_only() -> None:
     llm = LLMConfig(provider="openai", model="m", api_key_env="SOME_KEY_VAR")
     assert "SOME_KEY_VAR" in repr(llm)
+
+
+def test_max_source_chars_is_read_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "jaunt.toml"
+    path.write_text('[llm]\nmodel = "m"\nmax_source_chars = 5000\n')
+    config = load_config(path)
+    assert config.llm is not None
+    assert config.llm.max_source_chars == 5000
+    path.write_text('[llm]\nmodel = "m"\nmax_source_chars = 0\n')
+    with pytest.raises(ConfigError, match=r"llm\.max_source_chars.*at least 1"):
+        load_config(path)

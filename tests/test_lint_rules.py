@@ -37,7 +37,14 @@ GOOD_BUILD_MODULE = (
     "{{expected_names}}\n\n{{specs_block}}\n\n{{deps_api_block}}\n\n{{deps_generated_block}}\n"
     "{{error_context_block}}\n"
 )
-GOOD_TEST_MODULE = GOOD_BUILD_MODULE.replace("Write", "Write the tests")
+GOOD_TEST_MODULE = GOOD_BUILD_MODULE.replace(
+    "Write",
+    # jaunt's import rules (JP015)
+    "Import the code under test from the modules the dependency APIs name, never from "
+    "`{{generated_module}}` or the test spec module. Do not guess module names.\n\n"
+    "Write the tests",
+    1,
+)
 
 
 def codes(findings: list[Finding]) -> list[str]:
@@ -447,3 +454,51 @@ def test_prompts_config_overrides(tmp_path: Path) -> None:
 def test_missing_set_dir_is_a_finding(tmp_path: Path) -> None:
     [finding] = lint_set_dir(tmp_path / "nope")
     assert (finding.code, finding.message) == ("JP020", "template set directory not found")
+
+
+# ---- JP015 missing-test-import-rules (on the test pair) -------------------------------------
+
+
+def test_jp015_packaged_test_templates_carry_jaunts_import_rules() -> None:
+    assert "JP015" not in codes(lint_template_set(load_packaged_set()))
+
+
+@pytest.mark.parametrize(
+    ("rule_text", "what"),
+    [
+        (
+            "Import the code under test from the modules the dependency APIs name, never from "
+            "`{{generated_module}}` or the test spec module. ",
+            "dependency APIs name",
+        ),
+        ("never from `{{generated_module}}` or the test spec module", "generated module"),
+        ("Do not guess module names.", "guessing module names"),
+    ],
+)
+def test_jp015_each_missing_import_rule_is_one_finding(
+    tmp_path: Path, rule_text: str, what: str
+) -> None:
+    assert rule_text in GOOD_TEST_MODULE
+    module = GOOD_TEST_MODULE.replace(rule_text, "")
+    root = write_set(tmp_path / "s", test_system=GOOD_SYSTEM, test_module=module)
+    found = [f for f in lint_set_dir(root) if f.code == "JP015"]
+    assert len(found) >= 1
+    assert any(what in f.message for f in found), [f.message for f in found]
+
+
+def test_jp015_does_not_apply_to_build_templates(tmp_path: Path) -> None:
+    root = write_set(tmp_path / "s", build_system=GOOD_SYSTEM, build_module=GOOD_BUILD_MODULE)
+    assert lint_set_dir(root) == []
+
+
+def test_jp015_accepts_jaunts_own_wording(tmp_path: Path) -> None:
+    # jaunt e0d804b's test_module.md lines, as jaunt wrote them.
+    jaunt_rules = (
+        "- Do not import from `{{generated_module}}` (that would be a circular import).\n"
+        "- Do not guess or search for application modules like `app`, `main`, `token`, etc.\n"
+        "- Import the production APIs under test from the modules listed in Dependency APIs "
+        "above.\n"
+    )
+    module = GOOD_BUILD_MODULE.replace("Write", jaunt_rules + "Write the tests", 1)
+    root = write_set(tmp_path / "s", test_system=GOOD_SYSTEM, test_module=module)
+    assert lint_set_dir(root) == []

@@ -106,7 +106,10 @@ def test_skills_block_is_its_own_user_message_before_the_module() -> None:
     )
     assert [m["role"] for m in plain] == ["system", "user"]
     assert [m["role"] for m in with_skills] == ["system", "user", "user"]
-    assert with_skills[1]["content"] == "# httpx notes\n\nUse AsyncClient."
+    # jaunt's framing: reference material, not instructions.
+    assert with_skills[1]["content"] == (
+        "External library skills (reference):\n# httpx notes\n\nUse AsyncClient."
+    )
     assert with_skills[0] == plain[0]
     assert with_skills[2] == plain[1]
     assert "httpx" not in with_skills[2]["content"]

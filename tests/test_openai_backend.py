@@ -91,13 +91,13 @@ def _retry(server: FakeOpenAIServer, max_attempts: int = 2, **llm: Any) -> Gener
 
 
 def test_unfenced_answer(server: FakeOpenAIServer) -> None:
-    server.script(Reply(content=GOOD + "\n"))
-    assert _generate(server) == GOOD + "\n"
+    server.script(Reply(content=GOOD))
+    assert _generate(server) == GOOD
 
 
 def test_fenced_answer_with_prose(server: FakeOpenAIServer) -> None:
     server.script(Reply(content=f"Here it is:\n\n```python\n{GOOD}\n```\n\nHope this helps!"))
-    assert _generate(server) == GOOD + "\n"
+    assert _generate(server) == GOOD
 
 
 def test_request_is_the_shared_renderers_messages(server: FakeOpenAIServer) -> None:
@@ -251,7 +251,7 @@ def test_twenty_concurrent_generations_overlap(server: FakeOpenAIServer) -> None
     start = time.monotonic()
     answers = _with_backend(_llm(server), twenty)
     elapsed = time.monotonic() - start
-    assert answers == [GOOD + "\n"] * 20
+    assert answers == [GOOD] * 20
     assert len(server.requests) == 20
     # Serial would be 6 s; a concurrency proof, with a generous bound for a busy machine.
     assert elapsed < 3.0
@@ -318,7 +318,7 @@ def test_openai_base_url_env_is_used_without_base_url(
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     server.script(Reply(content=GOOD))
-    assert _generate(server, base_url=None) == GOOD + "\n"
+    assert _generate(server, base_url=None) == GOOD
     assert len(server.requests) == 1
 
 
@@ -379,5 +379,5 @@ def test_replacing_call_openai_keeps_extraction(server: FakeOpenAIServer) -> Non
     async def main() -> str:
         return await Canned(_llm(server)).generate_module(CTX)
 
-    assert asyncio.run(main()) == GOOD + "\n"
+    assert asyncio.run(main()) == GOOD
     assert server.requests == []

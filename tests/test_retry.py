@@ -316,3 +316,25 @@ def test_no_output_means_only_error_lines() -> None:
 def test_output_with_backticks_cannot_break_the_listing_fence() -> None:
     block = build_error_context(["e"], 'DOC = """\n````\n"""')[1]
     assert "`````text" in block
+
+
+def test_answer_importing_the_spec_stubs_fails_validation_with_the_reason() -> None:
+    # A one-line answer that re-exports the user's own stubs must not "pass".
+    backend = ScriptedBackend("from shop.pricing import apply_discount, Cart\n", GOOD)
+    result = _run(backend)
+    assert result.attempts == 2
+    assert result.attempt_errors[0] == [
+        f"Missing top-level definition: {name} "
+        f"(`{name}` is imported from the spec module shop.pricing, not defined)"
+        for name in ("apply_discount", "Cart")
+    ]
+    assert result.source == GOOD
+
+
+def test_backend_source_cap_applies_in_the_retry_loop() -> None:
+    backend = ScriptedBackend(GOOD)
+    backend.max_source_chars = 10
+    result = _run(backend, max_attempts=1)
+    assert result.errors == [
+        f"line 1:1: generated source too large ({len(GOOD)} characters, limit 10)"
+    ]

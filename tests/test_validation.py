@@ -325,3 +325,133 @@ def test_fuzz_python_like_text(source: str) -> None:
         assert errors[0].startswith("line ")
     else:
         compile(source, "<fuzz>", "exec", dont_inherit=True)
+
+
+# --- imports are not definitions (jaunt's guarantee) -----------------------------------------
+
+SPEC = "pkg.specs"
+GENERATED = "pkg.__generated__.specs"
+
+
+def _vs(source: str, names: list[str]) -> list[str]:
+    return validate_generated_source(
+        textwrap.dedent(source), names, spec_module=SPEC, generated_module=GENERATED
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "where"),
+    [
+        ("from pkg.specs import slugify\n", "the spec module pkg.specs"),
+        ("from pkg.specs import slugify as slugify\n", "the spec module pkg.specs"),
+        ("from pkg.specs import other as slugify\n", "the spec module pkg.specs"),
+        ("from ..specs import slugify\n", "the spec module pkg.specs"),
+        ("import pkg.specs as slugify\n", "the spec module pkg.specs"),
+        ("from pkg import slugify\n", "pkg, the spec module's package"),
+        ("from .. import slugify\n", "pkg, the spec module's package"),
+        ("from pkg.__generated__.specs import slugify\n", "the generated module"),
+        ("from . import specs as slugify\n", ""),  # pkg.__generated__: not a spec source
+        (
+            "try:\n    from pkg.specs import slugify\nexcept ImportError:\n"
+            "    from ..specs import slugify\n",
+            "the spec module pkg.specs",
+        ),
+        (
+            "import sys\nif sys.version_info >= (3, 12):\n    from pkg.specs import slugify\n"
+            "else:\n    from pkg.specs import slugify\n",
+            "the spec module pkg.specs",
+        ),
+    ],
+)
+def test_import_from_the_spec_module_is_not_a_definition(source: str, where: str) -> None:
+    errors = _vs(source, ["slugify"])
+    if not where:
+        assert errors == []
+        return
+    assert len(errors) == 1
+    assert errors[0].startswith("Missing top-level definition: slugify (")
+    assert f"`slugify` is imported from {where}" in errors[0]
+    assert errors[0].endswith("not defined)")
+
+
+def test_spec_import_error_reads_as_the_issue_asks() -> None:
+    assert _vs("from pkg.specs import slugify\n", ["slugify"]) == [
+        "Missing top-level definition: slugify "
+        "(`slugify` is imported from the spec module pkg.specs, not defined)"
+    ]
+
+
+def test_star_import_is_named_in_the_error() -> None:
+    errors = _vs("from pkg.specs import *\n", ["slugify"])
+    assert errors == [
+        "Missing top-level definition: slugify "
+        "(`from pkg.specs import *` does not define `slugify`: define it in this module)"
+    ]
+    # Without the module names the message stays jaunt's (callers that pass none).
+    assert _v("from m import *\n", ["slugify"]) == ["Missing top-level definition: slugify"]
+
+
+def test_definitions_next_to_spec_imports_count() -> None:
+    source = """\
+        from pkg.specs import slugify
+        from pkg.specs import Helper
+
+
+        def slugify(title: str) -> str:
+            return title
+
+
+        Helper = type("Helper", (), {})
+        """
+    assert _vs(source, ["slugify", "Helper"]) == []
+
+
+def test_re_export_from_another_module_still_counts() -> None:
+    # Deliberate: a thin wrapper over a library is an implementation (module doc).
+    source = "from textwrap import dedent\nimport os.path as join_path\nfrom .helpers import x\n"
+    assert _vs(source, ["dedent", "join_path", "x"]) == []
+
+
+def test_relative_import_beyond_the_top_package_is_just_another_module() -> None:
+    assert _vs("from .... import slugify\n", ["slugify"]) == []
+
+
+def test_only_import_of_an_unrelated_name_is_unaffected() -> None:
+    assert _vs("from pkg.specs import helper\n", ["slugify"]) == [
+        "Missing top-level definition: slugify"
+    ]
+
+
+def test_long_elif_chain_of_spec_imports_is_walked_without_recursion() -> None:
+    branches = "".join(f"elif x == {i}:\n    from pkg.specs import a\n" for i in range(800))
+    source = f"x = 0\nif x < 0:\n    from pkg.specs import a\n{branches}else:\n    a = 0\n"
+    errors = _vs(source, ["a"])
+    assert errors == [
+        "Missing top-level definition: a (`a` is imported from the spec module pkg.specs, "
+        "not defined)"
+    ]
+
+
+_IMPORT_LINES = st.sampled_from(
+    [
+        "from pkg.specs import a\n",
+        "from ..specs import a as b\n",
+        "from .... import a\n",
+        "from pkg import *\n",
+        "import pkg.specs as a\n",
+        "a = 1\n",
+        "def b(): pass\n",
+        "if x:\n    from pkg import a\nelse:\n    a = 2\n",
+        "try:\n    from pkg.specs import b\nexcept E:\n    raise\n",
+        "del a\n",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_IMPORT_LINES, max_size=12).map("".join))
+def test_fuzz_spec_imports_never_define_and_never_raise(source: str) -> None:
+    errors = _vs(source, ["a", "b"])
+    plain = validate_generated_source(source, ["a", "b"])
+    # Knowing the modules can only add missing names, never remove one.
+    assert {e.split(" (")[0] for e in plain} <= {e.split(" (")[0] for e in errors}

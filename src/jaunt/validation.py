@@ -17,8 +17,15 @@ taken in order, so a later ``del NAME`` undoes an earlier binding):
 * ``NAME = ...``, ``NAME: T = ...`` (a bare annotation ``NAME: T`` binds nothing), names
   inside tuple/list targets (``A, (B, *C) = ...``), every target of ``A = B = ...``;
 * ``import NAME``, ``import NAME.sub`` (binds ``NAME``), ``import m as NAME``,
-  ``from m import NAME``, ``from m import x as NAME`` (``from m import *`` binds nothing
-  we can see);
+  ``from m import NAME``, ``from m import x as NAME``: a re-export from *another* module
+  counts (a thin wrapper over a library is a legitimate implementation), but an import
+  from the spec module, from a package containing it (which usually re-exports its
+  stubs, as ``examples/01_slugify`` does) or from the generated module itself does not:
+  that would make the generated module hand back the user's own stub, a silently broken
+  build. Relative imports are resolved against ``generated_module`` to tell. These
+  checks need ``spec_module`` / ``generated_module``; without them imports count;
+* ``from m import *`` binds nothing we can see, and the error for a name it might
+  have brought says so;
 * ``type NAME = ...`` (Python 3.12+);
 * ``if``/``elif``/``else``: names bound in *every* branch; an ``if`` without ``else`` has
   an empty branch, so ``if TYPE_CHECKING:`` imports do not count;
@@ -47,19 +54,126 @@ _INVALID_CHARACTER = re.compile("[\x00\ud800-\udfff]")
 
 
 def validate_generated_source(
-    source: str, expected_names: Sequence[str], *, max_chars: int = MAX_SOURCE_CHARS
+    source: str,
+    expected_names: Sequence[str],
+    *,
+    max_chars: int = MAX_SOURCE_CHARS,
+    spec_module: str | None = None,
+    generated_module: str | None = None,
 ) -> list[str]:
-    """Syntax errors (``line L:C: ...``), then ``Missing top-level definition: NAME``s."""
+    """Syntax errors (``line L:C: ...``), then ``Missing top-level definition: NAME``s.
+
+    A missing name that the module only imports from the spec module (or its package, or
+    the generated module itself) or might get from a star import gets the reason added:
+    ``Missing top-level definition: slugify (`slugify` is imported from the spec module
+    pkg.specs, not defined)``.
+    """
     tree, errors = _parse_and_compile(source, "<generated>", "line ", max_chars)
     if tree is None:
         return errors
+    hidden = _HideSelfImports(spec_module, generated_module)
     try:
-        defined = top_level_names(tree.body)
+        defined = top_level_names(hidden.visit_body(tree.body))
     except RecursionError:  # only when called with the stack already nearly exhausted
         return [f"line 1:1: SyntaxError: {_NESTING_MESSAGE}"]
     return [
-        f"Missing top-level definition: {name}" for name in expected_names if name not in defined
+        f"Missing top-level definition: {name}{hidden.reason(name)}"
+        for name in expected_names
+        if name not in defined
     ]
+
+
+class _HideSelfImports:
+    """Drops the import bindings that must not count as definitions, remembering why.
+
+    Only the statements :func:`top_level_names` looks into are walked (module level and
+    the bodies of ``if``/``try``/``with``); the tree is not modified, copies are.
+    """
+
+    def __init__(self, spec_module: str | None, generated_module: str | None) -> None:
+        self.spec_module = spec_module
+        self.generated_module = generated_module
+        self.why: dict[str, str] = {}
+        self.star_modules: list[str] = []
+
+    def reason(self, name: str) -> str:
+        if name in self.why:
+            return f" (`{name}` is imported from {self.why[name]}, not defined)"
+        if self.star_modules:
+            star = ", ".join(f"`from {module} import *`" for module in self.star_modules)
+            return f" ({star} does not define `{name}`: define it in this module)"
+        return ""
+
+    def source_kind(self, module: str) -> str:
+        """Why an import from ``module`` is no definition ("" when it is fine)."""
+        if module and module == self.spec_module:
+            return f"the spec module {module}"
+        if module and module == self.generated_module:
+            return f"the generated module {module} itself"
+        if self.spec_module and self.spec_module.startswith(module + "."):
+            return f"{module}, the spec module's package (it re-exports the spec stubs)"
+        return ""
+
+    def absolute(self, node: ast.ImportFrom) -> str:
+        if not node.level:
+            return node.module or ""
+        if not self.generated_module:
+            return ""
+        parts = self.generated_module.split(".")
+        if node.level >= len(parts):
+            return ""  # beyond the top-level package: not one of ours
+        base = parts[: len(parts) - node.level]
+        return ".".join([*base, node.module] if node.module else base)
+
+    def visit_body(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        if self.spec_module is None and self.generated_module is None:
+            return body  # nothing to tell apart: every import counts, as it always did
+        return [stmt for stmt in map(self.visit, body) if stmt is not None]
+
+    def visit(self, stmt: ast.stmt) -> ast.stmt | None:
+        if isinstance(stmt, ast.ImportFrom):
+            module = self.absolute(stmt)
+            if any(alias.name == "*" for alias in stmt.names):
+                self.star_modules.append("." * stmt.level + (stmt.module or ""))
+            kind = self.source_kind(module)
+            if not kind:
+                return stmt
+            for alias in stmt.names:
+                self.why.setdefault(alias.asname or alias.name, kind)
+            return None
+        if isinstance(stmt, ast.Import):
+            kept = []
+            for alias in stmt.names:
+                kind = self.source_kind(alias.name) if alias.asname else ""
+                if kind:
+                    self.why.setdefault(alias.asname or alias.name, kind)
+                else:
+                    kept.append(alias)
+            return ast.Import(names=kept) if kept else None
+        if isinstance(stmt, ast.If):
+            # An elif chain is rebuilt bottom-up in a loop (hundreds of elifs must not
+            # exhaust the recursion limit, see _bound_by_if).
+            chain = [stmt]
+            while len(chain[-1].orelse) == 1 and isinstance(chain[-1].orelse[0], ast.If):
+                chain.append(chain[-1].orelse[0])
+            tail = self.visit_body(chain[-1].orelse)
+            for node in reversed(chain):
+                tail = [ast.If(test=node.test, body=self.visit_body(node.body), orelse=tail)]
+            return tail[0]
+        if isinstance(stmt, ast.Try | ast.TryStar):
+            handlers = [
+                ast.ExceptHandler(type=h.type, name=h.name, body=self.visit_body(h.body))
+                for h in stmt.handlers
+            ]
+            return type(stmt)(
+                body=self.visit_body(stmt.body),
+                handlers=handlers,
+                orelse=self.visit_body(stmt.orelse),
+                finalbody=self.visit_body(stmt.finalbody),
+            )
+        if isinstance(stmt, ast.With | ast.AsyncWith):
+            return type(stmt)(items=stmt.items, body=self.visit_body(stmt.body))
+        return stmt
 
 
 def compile_check(source: str, filename: str, *, max_chars: int = MAX_SOURCE_CHARS) -> list[str]:

@@ -27,7 +27,7 @@ from jaunt.promptkit.context import (
     build_error_context,
 )
 from jaunt.promptkit.errors import ModelAnswerError
-from jaunt.validation import validate_generated_source
+from jaunt.validation import MAX_SOURCE_CHARS, validate_generated_source
 
 logger = logging.getLogger("jaunt.generate")
 
@@ -79,7 +79,9 @@ class GenerationResult:
         return None
 
 
-def validate_record(record: AttemptRecord, ctx: ModuleSpecContext) -> AttemptRecord:
+def validate_record(
+    record: AttemptRecord, ctx: ModuleSpecContext, *, max_chars: int = MAX_SOURCE_CHARS
+) -> AttemptRecord:
     """``record`` with the validation errors of its source: the one place answers are validated.
 
     A record that already failed (no source, or answer errors) is returned as it is. Every
@@ -88,9 +90,14 @@ def validate_record(record: AttemptRecord, ctx: ModuleSpecContext) -> AttemptRec
     """
     if record.source is None or record.errors:
         return record
-    return dataclasses.replace(
-        record, errors=validate_generated_source(record.source, ctx.expected_names)
+    errors = validate_generated_source(
+        record.source,
+        ctx.expected_names,
+        max_chars=max_chars,
+        spec_module=ctx.spec_module,
+        generated_module=ctx.generated_module,
     )
+    return dataclasses.replace(record, errors=errors)
 
 
 class AttemptObserver:
@@ -115,6 +122,9 @@ class AttemptObserver:
 
 class GeneratorBackend(ABC):
     """A model that writes generated modules from a :class:`ModuleSpecContext`."""
+
+    # Longer generated modules fail validation unparsed (OpenAIBackend: [llm] max_source_chars).
+    max_source_chars: int = MAX_SOURCE_CHARS
 
     @abstractmethod
     async def generate_module(
@@ -157,7 +167,7 @@ class GeneratorBackend(ABC):
                 watch.attempt_aborted(ctx, number, time.perf_counter() - started, exc)
                 raise
             record = dataclasses.replace(
-                validate_record(record, ctx),
+                validate_record(record, ctx, max_chars=self.max_source_chars),
                 number=number,
                 error_context=list(error_context),
                 latency_s=time.perf_counter() - started,

@@ -33,7 +33,13 @@ from jaunt.generate.extract import extract_python_code
 from jaunt.promptkit.capture import capture_attempt, capture_directory
 from jaunt.promptkit.errors import ConfigError, GenerationBackendError, ModelAnswerError
 from jaunt.promptkit.messages import Message, render_messages
-from jaunt.promptkit.settings import BASE_URL_SCHEMES, SUPPORTED_PROVIDERS, LLMConfig, PromptsConfig
+from jaunt.promptkit.settings import (
+    BASE_URL_SCHEMES,
+    SUPPORTED_PROVIDERS,
+    LLMConfig,
+    PromptsConfig,
+    llm_settings,
+)
 from jaunt.promptkit.template_set import TemplateSet, load_set_from_config
 
 if TYPE_CHECKING:
@@ -75,7 +81,7 @@ class OpenAIBackend(GeneratorBackend):
 
     def __init__(
         self,
-        llm: LLMConfig,
+        llm: LLMConfig | Any,
         prompts: PromptsConfig | None = None,
         *,
         templates: TemplateSet | None = None,
@@ -90,18 +96,24 @@ class OpenAIBackend(GeneratorBackend):
         transport for the client this backend makes (``llm`` settings apply as usual),
         e.g. ``httpx.MockTransport(handler)`` in tests. Not both.
 
+        ``llm`` is our :class:`~jaunt.promptkit.settings.LLMConfig` or jaunt's own (settings
+        it lacks take defaults, see :func:`~jaunt.promptkit.settings.llm_settings`).
+
         Raises :class:`~jaunt.errors.ConfigError` when the key variable is unset or
         empty or the provider is not supported, and a template error when an override
         template is broken: both before any request is made.
         """
         if client is not None and transport is not None:
             raise ValueError("pass client or transport, not both (a client has its transport)")
+        # Set first, so that repr() works even when the checks below refuse the settings.
+        self.llm = llm = llm_settings(llm)
+        self.base_url = llm.base_url or ""
+        self.max_source_chars = llm.max_source_chars
         if llm.provider not in SUPPORTED_PROVIDERS:
             raise ConfigError(
                 f"[llm] provider {llm.provider!r} is not supported by OpenAIBackend "
                 f"(supported: {', '.join(SUPPORTED_PROVIDERS)})"
             )
-        self.llm = llm
         self.templates = templates if templates is not None else load_set_from_config(prompts)
         import openai  # here, not at module top: importing jaunt stays light
 
@@ -127,9 +139,11 @@ class OpenAIBackend(GeneratorBackend):
 
         api_key = os.environ.get(llm.api_key_env, "").strip()
         if not api_key:
+            # jaunt's wording first (its users and tests know it), then what it must hold.
             raise ConfigError(
-                f"environment variable {llm.api_key_env} is not set or empty; it must hold "
-                f"the API key ([llm] api_key_env = {llm.api_key_env!r})"
+                f"Missing API key: {llm.api_key_env}. Set it in the environment or add it to "
+                f"<project_root>/.env (environment variable {llm.api_key_env} is not set or "
+                f"empty; it must hold the API key: [llm] api_key_env = {llm.api_key_env!r})"
             )
         # The SDK's own defaults (limits, redirects), over the caller's transport.
         http_client = (
@@ -145,9 +159,12 @@ class OpenAIBackend(GeneratorBackend):
         )
 
     def __repr__(self) -> str:
+        # getattr: repr must work on a backend whose __init__ raised (debuggers, tracebacks).
+        llm = getattr(self, "llm", None)
         return (
-            f"OpenAIBackend(model={self.llm.model!r}, base_url={self.base_url!r}, "
-            f"api_key_env={self.llm.api_key_env!r})"
+            f"OpenAIBackend(model={getattr(llm, 'model', None)!r}, "
+            f"base_url={getattr(self, 'base_url', None)!r}, "
+            f"api_key_env={getattr(llm, 'api_key_env', None)!r})"
         )
 
     async def aclose(self) -> None:
@@ -216,7 +233,9 @@ class OpenAIBackend(GeneratorBackend):
             return dataclasses.replace(
                 record, errors=["the model's answer held no code (empty after extraction)"]
             )
-        return dataclasses.replace(record, source=code + "\n")
+        # The code as fenced (jaunt's contract); whoever writes it to a file ends it with
+        # one newline.
+        return dataclasses.replace(record, source=code)
 
     def _overridden(self, name: str) -> bool:
         # A subclass method or an instance attribute stands in for OpenAIBackend's own.

@@ -78,8 +78,12 @@ class ProjectError(LayerError):
     """The project does not hold what was asked for: an unknown set, fixture or folder."""
 
 
-class TemplateError(LayerError):
-    """A problem with a prompt template, located at ``path:line:column``."""
+class TemplateError(LayerError, JauntConfigError):
+    """A problem with a prompt template, located at ``path:line:column``.
+
+    Also a ``JauntConfigError``: a broken template is a broken ``[prompts]`` setting, and
+    jaunt's CLI prints that as one line (not a traceback).
+    """
 
     def __init__(self, message: str, *, path: str | None, line: int = 1, column: int = 1) -> None:
         super().__init__(message, path=path, line=line, column=column)

@@ -98,6 +98,11 @@ async def generate_fixture(
     return FixtureRun(fixture, result, time.monotonic() - started)
 
 
+def module_text(source: str) -> str:
+    """A module's file text: the code as fenced (the backend's answer), one final newline."""
+    return source.rstrip() + "\n"
+
+
 def write_module(out_dir: Path, run: FixtureRun) -> Path | None:
     """Write the run's module to ``out_dir``: ``<fixture>.py``, or ``<fixture>.failed.py``.
 
@@ -113,5 +118,5 @@ def write_module(out_dir: Path, run: FixtureRun) -> Path | None:
     if source is None:
         return None
     target = good if result.ok else bad
-    target.write_text(source, encoding="utf-8")
+    target.write_text(module_text(source), encoding="utf-8")
     return target

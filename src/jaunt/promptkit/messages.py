@@ -34,6 +34,7 @@ from jaunt.promptkit.template_set import TemplateSet
 Message = dict[str, str]
 
 EMPTY_BLOCK = "(none)"
+SKILLS_HEADING = "External library skills (reference):"
 PLACEHOLDER_NAMES: tuple[str, ...] = (
     "spec_module",
     "generated_module",
@@ -125,7 +126,9 @@ def render_messages(
         {"role": "system", "content": templates.system(ctx.kind).render(values).rstrip()},
     ]
     if ctx.skills_block.strip():
-        messages.append({"role": "user", "content": ctx.skills_block.rstrip()})
+        # jaunt's framing: the notes are reference material, not instructions to follow.
+        skills = f"{SKILLS_HEADING}\n{ctx.skills_block.strip()}"
+        messages.append({"role": "user", "content": skills})
     module = templates.module(ctx.kind).render(values).rstrip()
     messages.append({"role": "user", "content": module})
     return messages

@@ -7,6 +7,7 @@ Other tables of ``jaunt.toml`` belong to the rest of jaunt and are ignored here;
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 from jaunt.promptkit.errors import ConfigError
 from jaunt.promptkit.files import read_text, toml_type
+from jaunt.validation import MAX_SOURCE_CHARS
 
 CONFIG_FILE_NAME = "jaunt.toml"
 
@@ -65,11 +67,49 @@ class LLMConfig:
     timeout_s: float = DEFAULT_TIMEOUT_S
     max_retries: int = DEFAULT_MAX_RETRIES
     max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
+    # Generated modules longer than this many characters are rejected before parsing.
+    max_source_chars: int = MAX_SOURCE_CHARS
     temperature: float | None = None
     # Sampling seed for servers that honour it (llama.cpp does); None sends none.
     seed: int | None = None
     token_limit_param: TokenLimitParam = "auto"
     capture_fixtures_dir: str = ""
+
+
+# Inside jaunt, the settings jaunt's own ``LLMConfig`` does not carry take these values
+# (see :func:`llm_settings`); README "Using this layer in jaunt" says why each.
+JAUNT_DEFAULTS: dict[str, object] = {
+    # jaunt used the SDK's default (600 s) and its default model reasons for minutes on a
+    # large module: a shorter deadline would turn slow-but-fine builds into failures.
+    "timeout_s": 600.0,
+    # The SDK's own default, which jaunt had.
+    "max_retries": 2,
+    # jaunt sent no cap. A reasoning model spends output tokens on its reasoning too, so the
+    # cap must leave room for that above the module itself; it still bounds a runaway answer.
+    "max_output_tokens": 32768,
+    # jaunt sent no temperature; OpenAI's reasoning models refuse any but the default.
+    "temperature": None,
+}
+
+
+def llm_settings(llm: object) -> LLMConfig:
+    """The layer's full settings from any ``LLMConfig``-like object.
+
+    The one place that reads jaunt's own ``jaunt.config.LLMConfig`` (``provider``, ``model``,
+    ``api_key_env``, perhaps more as jaunt adds fields): every field of ours it lacks takes
+    :data:`JAUNT_DEFAULTS`, else our default. Our own ``LLMConfig`` comes back as is.
+    """
+    if isinstance(llm, LLMConfig):
+        return llm
+    values: dict[str, Any] = {}
+    for spec in dataclasses.fields(LLMConfig):
+        if hasattr(llm, spec.name):
+            values[spec.name] = getattr(llm, spec.name)
+        elif spec.name in JAUNT_DEFAULTS:
+            values[spec.name] = JAUNT_DEFAULTS[spec.name]
+        elif spec.default is dataclasses.MISSING:
+            raise ConfigError(f"LLM settings ({type(llm).__name__}) have no {spec.name!r}")
+    return LLMConfig(**values)
 
 
 @dataclass(frozen=True)
@@ -139,6 +179,7 @@ _LLM_KEYS = (
     "timeout_s",
     "max_retries",
     "max_output_tokens",
+    "max_source_chars",
     "temperature",
     "seed",
     "token_limit_param",
@@ -243,6 +284,7 @@ class _Reader:
             max_output_tokens=self.integer(
                 table, "max_output_tokens", DEFAULT_MAX_OUTPUT_TOKENS, 1
             ),
+            max_source_chars=self.integer(table, "max_source_chars", MAX_SOURCE_CHARS, 1),
             temperature=temperature,
             seed=seed,
             token_limit_param=token_limit_param,  # type: ignore[arg-type]  # checked above

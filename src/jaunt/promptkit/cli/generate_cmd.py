@@ -33,6 +33,7 @@ from jaunt.promptkit.generation import (
     generate_fixture,
     llm_config,
     make_backend,
+    module_text,
     write_module,
 )
 
@@ -258,7 +259,7 @@ def _deliver(
     if several or not result.ok:
         state = "" if result.ok else " (last attempt, did NOT validate)"
         stdout.write(f"# ---- {name}: {run.fixture.context.generated_module}{state}\n")
-    stdout.write(source)
+    stdout.write(module_text(source))
     stdout.flush()
 
 

@@ -242,11 +242,31 @@ _INSTRUCTIONS = (
 )
 
 
+_TEST_IMPORT_RULES = (
+    (
+        "JP015",
+        phrases.IMPORT_FROM_DEPENDENCY_MODULES,
+        "says to import the code under test from the modules the dependency APIs name",
+    ),
+    (
+        "JP015",
+        phrases.NO_IMPORT_FROM_GENERATED_OR_SPEC,
+        "forbids importing from the generated module or the test spec module",
+    ),
+    (
+        "JP015",
+        phrases.NO_GUESSED_MODULES,
+        "forbids guessing module names such as `app` or `main` (e.g. 'Do not guess ...')",
+    ),
+)
+
+
 def check_kind(system: Source, module: Source, *, report_at: str) -> list[Finding]:
     """The instruction rules, on the pair of templates one request is made of."""
     kind = kind_of(system.role or "build_system")
     findings = []
-    for code, pattern, what in _INSTRUCTIONS:
+    rules = _INSTRUCTIONS + (_TEST_IMPORT_RULES if kind == "test" else ())
+    for code, pattern, what in rules:
         if not phrases.mentions(pattern, system.text, module.text):
             findings.append(
                 rule(code).finding(

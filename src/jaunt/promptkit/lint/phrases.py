@@ -68,6 +68,23 @@ ASKS_FOR_IMPLEMENTATION = re.compile(
     _FLAGS,
 )
 
+# jaunt's import rules for generated tests (jaunt commit e0d804b), JP015.
+IMPORT_FROM_DEPENDENCY_MODULES = re.compile(
+    r"\bimport\w*\b[^\n]{0,160}?\b(?:dependency|dependencies)\b"
+    r"|\b(?:dependency|dependencies)[ \t]+apis?\b[^\n]{0,160}?\bimport"
+    # a module template right above {{deps_api_block}}: "Import ... from these modules"
+    r"|\bimport\w*\b[^\n]{0,80}?\bfrom[ \t]+(?:these|the[ \t]+following|the[ \t]+listed)"
+    r"[ \t]+modules\b",
+    _FLAGS,
+)
+# "generated"/"spec" without a closing \b: `{{generated_module}}` must count too.
+NO_IMPORT_FROM_GENERATED_OR_SPEC = re.compile(
+    r"\b(?:never|not|don't)[ \t]+import\w*\b[^\n]{0,80}?\b(?:generated|spec)"
+    r"|\bimport\w*\b[^\n]{0,240}?\bnever[ \t]+from\b[^\n]{0,40}?\b(?:generated|spec)",
+    _FLAGS,
+)
+NO_GUESSED_MODULES = re.compile(r"\b(?:never|not|don't)[ \t]+guess\b", _FLAGS)
+
 _NEGATION = re.compile(
     r"\b(?:not|no|never|don't|dont|doesn't|without|avoid|nor|neither|mustn't|shouldn't"
     r"|refrain|forbid\w*|prohibit\w*|instead[ \t]+of)\b",

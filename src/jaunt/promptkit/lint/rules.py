@@ -180,6 +180,19 @@ _RULES = (
         "('implementing the test specs') are ignored.",
     ),
     Rule(
+        "JP015",
+        "missing-test-import-rules",
+        "error",
+        "test kind (system + module template together)",
+        "The test templates leave out one of jaunt's import rules for generated tests.",
+        "Phrase-based, one finding per missing rule: the pair must say to import the code "
+        "under test from the modules the dependency APIs name ('Import it from the modules "
+        "named by the dependency APIs'), never from the generated module or the test spec "
+        "module ('Never import from `{{generated_module}}`'), and not to guess module names "
+        "('Do not guess module names such as `app` or `main`'). Without them small models "
+        "import the stubs or invent an `app` module, and the tests fail to import.",
+    ),
+    Rule(
         "JP020",
         "unreadable-file",
         "error",

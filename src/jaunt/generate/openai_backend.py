@@ -9,21 +9,32 @@
   is a :class:`~jaunt.errors.GenerationBackendError`; jaunt never retries it.
 * A truncated answer (``finish_reason == "length"``), an empty one or a refusal is a
   :class:`~jaunt.errors.ModelAnswerError`: a failed attempt, with an error that says why.
+* One deadline per HTTP request (``llm.timeout_s``) covers connecting, sending and reading
+  the whole answer, so a server that trickles its answer a few bytes at a time is cut off
+  like a silent one (the SDK's per-read timeout alone would wait forever). Each SDK retry
+  gets its own deadline.
+* The body of a 200 is read raw and checked field by field
+  (:mod:`jaunt.generate.answer`): an HTML page, bad JSON or wrong types are a failed
+  attempt saying what was wrong, never a traceback.
 * The API key is read from the variable ``llm.api_key_env`` names and handed to the SDK;
-  jaunt keeps no copy, and scrubs it from any server message it passes on.
+  jaunt keeps no copy of its own and registers it with the scrubber
+  (:mod:`jaunt.promptkit.scrub`), so no message, log line or file shows it.
+* ``base_url`` must be ``https://`` or a loopback address unless
+  ``llm.allow_insecure_base_url`` says otherwise: prompts hold the user's source.
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import functools
 import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from jaunt.generate.answer import parse_completion
 from jaunt.generate.base import (
     GeneratorBackend,
     ModuleSpecContext,
-    TokenUsage,
     current_attempt,
     record_usage,
 )
@@ -31,16 +42,64 @@ from jaunt.generate.extract import extract_python_code
 from jaunt.promptkit.capture import capture_context, capture_directory
 from jaunt.promptkit.errors import ConfigError, GenerationBackendError, ModelAnswerError
 from jaunt.promptkit.messages import Message, render_messages
-from jaunt.promptkit.settings import BASE_URL_SCHEMES, SUPPORTED_PROVIDERS, LLMConfig, PromptsConfig
+from jaunt.promptkit.scrub import register_secret, scrub, scrub_url, scrubbed_logger
+from jaunt.promptkit.settings import (
+    BASE_URL_SCHEMES,
+    DEFAULT_MAX_ANSWER_BYTES,
+    SUPPORTED_PROVIDERS,
+    LLMConfig,
+    PromptsConfig,
+    is_loopback_host,
+)
 from jaunt.promptkit.template_set import TemplateSet, load_set_from_config
 
 if TYPE_CHECKING:
+    import httpx2
     import openai
-    from openai.types.chat import ChatCompletion
 
-logger = logging.getLogger("jaunt.generate.openai")
+logger = scrubbed_logger("jaunt.generate.openai")
 
 OPENAI_HOST = "api.openai.com"
+# Answers longer than this are extracted in a worker thread, off the event loop.
+THREAD_EXTRACT_CHARS = 64_000
+# How much of a server's error message an error line quotes.
+_SERVER_MESSAGE_CHARS = 300
+
+
+def deadline_http_client(deadline_s: float) -> httpx2.AsyncClient:
+    """An HTTP client for the SDK whose every request must finish within ``deadline_s``."""
+    client: httpx2.AsyncClient = _deadline_client_class()(deadline_s=deadline_s)
+    return client
+
+
+@functools.cache
+def _deadline_client_class() -> Any:
+    """The SDK's default HTTP client with one deadline around each whole request.
+
+    Built on first use so that importing this module imports neither openai nor httpx2.
+    A client subclass (not a transport) keeps the SDK's proxy and connection settings.
+    The SDK sends a non-streaming request with ``stream=False``, so ``send`` returns only
+    once the whole body is read: the deadline covers connect, send and every read.
+    """
+    import httpx2
+    import openai
+
+    class DeadlineClient(openai.DefaultAsyncHttpxClient):
+        def __init__(self, *, deadline_s: float, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.deadline_s = deadline_s
+
+        async def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
+            try:
+                async with asyncio.timeout(self.deadline_s):
+                    return await super().send(request, **kwargs)
+            except TimeoutError:
+                # An httpx timeout: the SDK retries it and reports APITimeoutError.
+                raise httpx2.ReadTimeout(
+                    f"no complete answer within {self.deadline_s:g} s", request=request
+                ) from None
+
+    return DeadlineClient
 
 
 def token_limit_field(llm: LLMConfig, base_url: str) -> str:
@@ -84,6 +143,7 @@ class OpenAIBackend(GeneratorBackend):
                 f"environment variable {llm.api_key_env} is not set or empty; it must hold "
                 f"the API key ([llm] api_key_env = {llm.api_key_env!r})"
             )
+        register_secret(api_key)
         self.llm = llm
         self.templates = templates if templates is not None else load_set_from_config(prompts)
         import openai  # here, not at module top: importing jaunt stays light
@@ -95,14 +155,26 @@ class OpenAIBackend(GeneratorBackend):
             base_url=llm.base_url,
             timeout=llm.timeout_s,
             max_retries=llm.max_retries,
+            http_client=deadline_http_client(llm.timeout_s),
         )
-        self.base_url = str(self._client.base_url)
-        if self._client.base_url.scheme not in BASE_URL_SCHEMES:
+        # Shown in progress lines, errors and repr: never with user:password@.
+        self.base_url = scrub_url(str(self._client.base_url))
+        url = self._client.base_url
+        if url.scheme not in BASE_URL_SCHEMES:
             # Caught here, not after the SDK's retries as a vague "Connection error."
             raise ConfigError(
                 f"base URL {self.base_url!r} is not an http:// or https:// URL "
                 "(set by [llm] base_url or the OPENAI_BASE_URL variable)"
             )
+        allow_insecure = bool(getattr(llm, "allow_insecure_base_url", False))
+        if url.scheme == "http" and not allow_insecure and not is_loopback_host(url.host):
+            # Prompts carry the user's source and the key: plain http only on this machine.
+            raise ConfigError(
+                f"base URL {self.base_url!r} is plain http:// to another machine: prompts and "
+                "the API key would travel unencrypted. Use https://, a loopback address, or "
+                "set [llm] allow_insecure_base_url = true"
+            )
+        self.max_answer_bytes = int(getattr(llm, "max_answer_bytes", DEFAULT_MAX_ANSWER_BYTES) or 0)
         self.token_limit_field = token_limit_field(llm, self.base_url)
 
     def __repr__(self) -> str:
@@ -133,7 +205,11 @@ class OpenAIBackend(GeneratorBackend):
         messages = self.render(ctx, extra_error_context)
         self._capture(ctx, extra_error_context or [])
         answer = await self._call_openai(messages)
-        code = extract_python_code(answer)
+        if len(answer) > THREAD_EXTRACT_CHARS:
+            # Keeps a huge (or hostile) answer from stalling every other request on the loop.
+            code = await asyncio.to_thread(extract_python_code, answer)
+        else:
+            code = extract_python_code(answer)
         if not code:
             raise ModelAnswerError("the model's answer held no code (empty after extraction)")
         return code + "\n"
@@ -170,70 +246,80 @@ class OpenAIBackend(GeneratorBackend):
             sum(len(m["content"]) for m in messages),
         )
         try:
-            response: ChatCompletion = await self._client.chat.completions.create(**request)
+            raw = await self._client.chat.completions.with_raw_response.create(**request)
         except openai.APIError as exc:
             raise self._backend_error(exc) from None
-        if response.usage is not None:
-            details = response.usage.prompt_tokens_details
-            record_usage(
-                TokenUsage(
-                    prompt_tokens=response.usage.prompt_tokens,
-                    completion_tokens=response.usage.completion_tokens,
-                    total_tokens=response.usage.total_tokens,
-                    cached_prompt_tokens=(details.cached_tokens or 0) if details else 0,
-                )
-            )
-        if not response.choices:
+        completion = parse_completion(
+            raw.content,
+            content_type=raw.headers.get("content-type", ""),
+            max_bytes=self.max_answer_bytes,
+        )
+        if completion.usage is not None:
+            record_usage(completion.usage)
+        if not completion.has_choice:
             raise ModelAnswerError("the server returned no answer (no choices)")
-        choice = response.choices[0]
         state = current_attempt()
         if state is not None:
-            state.finish_reason = choice.finish_reason
-        message = choice.message
-        if getattr(message, "refusal", None):
-            raise ModelAnswerError(f"the model refused: {message.refusal}")
-        if choice.finish_reason == "length":
+            state.finish_reason = completion.finish_reason
+        if completion.refusal:
+            raise ModelAnswerError(f"the model refused: {self._scrub(completion.refusal)}")
+        if completion.finish_reason == "length":
             raise ModelAnswerError(
                 "the answer was cut off at the output token limit "
                 f"({self.token_limit_field}={self.llm.max_output_tokens}, "
                 "finish_reason 'length'): write the complete module more concisely"
             )
-        if choice.finish_reason == "content_filter":
+        if completion.finish_reason == "content_filter":
             raise ModelAnswerError("the answer was stopped by the provider's content filter")
-        if message.content is None or not message.content.strip():
+        content = completion.content
+        if content is None or not content.strip():
             raise ModelAnswerError(
-                f"the model's answer was empty (finish_reason {choice.finish_reason!r})"
+                f"the model's answer was empty (finish_reason {completion.finish_reason!r})"
             )
-        return message.content
+        return content
 
     def _backend_error(self, exc: openai.APIError) -> GenerationBackendError:
         openai = self._openai
         where = f"{self.base_url} (model {self.llm.model!r})"
-        retries = (
-            f"after {self.llm.max_retries} SDK retr{'y' if self.llm.max_retries == 1 else 'ies'}"
-        )
+        n = self.llm.max_retries
+        retries = f"after {n} SDK retr{'y' if n == 1 else 'ies'}"
+        said = _one_line(getattr(exc, "message", "") or str(exc))
         if isinstance(exc, openai.APITimeoutError):
-            text = f"request to {where} timed out after {self.llm.timeout_s:g} s {retries}"
+            text = (
+                f"request to {where} timed out: no complete answer within the "
+                f"{self.llm.timeout_s:g} s deadline ([llm] timeout_s bounds connect, send and "
+                f"the whole answer of each request), {retries}"
+            )
         elif isinstance(exc, openai.APIConnectionError):
-            text = f"cannot connect to {where} {retries}: {exc.message}"
+            text = f"cannot connect to {where} {retries}: {said}"
         elif isinstance(exc, openai.AuthenticationError):
             text = (
                 f"authentication failed at {where} (HTTP 401): check the API key in "
-                f"${self.llm.api_key_env}. Server said: {exc.message}"
+                f"${self.llm.api_key_env}. Server said: {said}"
+            )
+        elif isinstance(exc, openai.RateLimitError):
+            # The SDK's retries are spent: say so, whatever the server suggests.
+            text = (
+                f"rate limited (HTTP 429) by {where}; gave up {retries} (raise [llm] "
+                f"max_retries or try again later). Server said: {said}"
             )
         elif isinstance(exc, openai.APIStatusError):
             persisted = (
-                f" {retries}"
-                if exc.status_code in (408, 409, 429) or exc.status_code >= 500
-                else ""
+                f" {retries}" if exc.status_code in (408, 409) or exc.status_code >= 500 else ""
             )
-            text = f"HTTP {exc.status_code} from {where}{persisted}: {exc.message}"
+            text = f"HTTP {exc.status_code} from {where}{persisted}: {said}"
         else:
-            text = f"request to {where} failed: {exc.message}"
+            text = f"request to {where} failed: {said}"
         return GenerationBackendError(self._scrub(text))
 
     def _scrub(self, text: str) -> str:
         key = self._client.api_key
-        if isinstance(key, str) and key:
-            text = text.replace(key, "[API key]")
-        return text
+        return scrub(text, [key] if isinstance(key, str) else [])
+
+
+def _one_line(text: str) -> str:
+    """A server's message on one line, bounded (an HTML error page is not a message)."""
+    flat = " ".join(text.split())
+    if len(flat) > _SERVER_MESSAGE_CHARS:
+        flat = flat[: _SERVER_MESSAGE_CHARS - 3] + "..."
+    return flat

@@ -7,6 +7,7 @@ Other tables of ``jaunt.toml`` belong to the rest of jaunt and are ignored here;
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass
@@ -29,6 +30,21 @@ BASE_URL_SCHEMES = ("http", "https")
 DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_OUTPUT_TOKENS = 16384
+# A generated module is tens of kilobytes; a body past this is a broken or hostile server.
+DEFAULT_MAX_ANSWER_BYTES = 2_000_000
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ``::1``)."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,10 @@ class LLMConfig:
     seed: int | None = None
     token_limit_param: TokenLimitParam = "auto"
     capture_fixtures_dir: str = ""
+    # Bodies larger than this are a failed attempt (0: no limit).
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
+    # Plain http:// to a host that is not loopback is refused unless this is set.
+    allow_insecure_base_url: bool = False
 
 
 @dataclass(frozen=True)

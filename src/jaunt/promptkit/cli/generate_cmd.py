@@ -35,6 +35,7 @@ from jaunt.generate.base import (
 from jaunt.promptkit.cli.common import add_project_options, project_from_args
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from jaunt.promptkit.errors import ConfigError, LayerError, ModelAnswerError
+from jaunt.promptkit.files import atomic_write
 from jaunt.promptkit.fixtures import Fixture, load_fixture
 from jaunt.promptkit.settings import JauntConfig, LLMConfig
 from jaunt.promptkit.template_set import TemplateSet
@@ -348,12 +349,17 @@ def _deliver(
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         good, bad = out_dir / f"{name}.py", out_dir / f"{name}.failed.py"
-        # The directory shows the last run only: drop what the other outcome left behind.
-        (bad if result.ok else good).unlink(missing_ok=True)
-        if source is not None:
-            target = good if result.ok else bad
-            target.write_text(source, encoding="utf-8")
-            summary += f" -> {target}"
+        if result.ok:
+            # Written whole or not at all; a stale .failed.py from an earlier run goes.
+            atomic_write(good, source or "", within=out_dir)
+            bad.unlink(missing_ok=True)
+            summary += f" -> {good}"
+        elif source is not None:
+            # A failed run never removes or truncates the last good module.
+            atomic_write(bad, source, within=out_dir)
+            summary += f" -> {bad}"
+            if good.exists():
+                summary += f" (kept the previous {good.name})"
         progress.line(summary)
         return
     progress.line(summary)

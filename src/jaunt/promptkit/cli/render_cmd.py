@@ -26,6 +26,7 @@ from jaunt.promptkit.report import (
     summary_table,
     write_output,
 )
+from jaunt.promptkit.scrub import scrub
 from jaunt.promptkit.session import Failed, Rendered
 
 
@@ -57,12 +58,19 @@ def run(args: argparse.Namespace) -> int:
     single = len(outcomes) == 1 and not args.out
     if args.out:
         out_dir = Path(args.out)
-        try:
-            for o in outcomes:
-                if isinstance(o, Rendered):
+        # Every target is tried and every failure reported, not only the first.
+        unwritten: list[str] = []
+        for o in outcomes:
+            if isinstance(o, Rendered):
+                try:
                     write_output(out_dir, o)
-        except OSError as exc:
-            return usage_error("render", f"cannot write to {out_dir}: {exc.strerror or exc}")
+                except OSError as exc:
+                    target = display_path(out_dir / f"{o.name}.md")
+                    unwritten.append(f"cannot write {target}: {scrub(_os_reason(exc))}")
+        if unwritten:
+            for line in unwritten[:-1]:
+                print(f"jaunt-prompts render: {line}", file=sys.stderr)
+            return usage_error("render", unwritten[-1])
     if single and isinstance(outcomes[0], Rendered):
         sys.stdout.write(outcomes[0].markdown)
         sys.stdout.flush()
@@ -81,3 +89,8 @@ def run(args: argparse.Namespace) -> int:
     print(summary, file=sys.stderr)
     failed = any(isinstance(o, Failed) for o in outcomes)
     return EXIT_FINDINGS if failed or has_errors(loaded.findings) else EXIT_OK
+
+
+def _os_reason(exc: OSError) -> str:
+    # UnsafePathError carries a full sentence; other OSErrors their strerror.
+    return exc.strerror or str(exc)

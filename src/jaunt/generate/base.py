@@ -8,7 +8,6 @@ and is raised, never retried here.
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -20,9 +19,10 @@ from jaunt.promptkit.context import (
     build_error_context,
 )
 from jaunt.promptkit.errors import ModelAnswerError
+from jaunt.promptkit.scrub import scrubbed_logger
 from jaunt.validation import validate_generated_source
 
-logger = logging.getLogger("jaunt.generate")
+logger = scrubbed_logger("jaunt.generate")
 
 
 @dataclass

@@ -49,6 +49,7 @@ from jaunt.promptkit.settings import (
     SUPPORTED_PROVIDERS,
     LLMConfig,
     PromptsConfig,
+    api_key_env_problem,
     is_loopback_host,
 )
 from jaunt.promptkit.template_set import TemplateSet, load_set_from_config
@@ -137,6 +138,9 @@ class OpenAIBackend(GeneratorBackend):
                 f"[llm] provider {llm.provider!r} is not supported by OpenAIBackend "
                 f"(supported: {', '.join(SUPPORTED_PROVIDERS)})"
             )
+        problem = api_key_env_problem(llm.api_key_env)
+        if problem:
+            raise ConfigError(f"[llm] api_key_env {problem}")
         api_key = os.environ.get(llm.api_key_env, "").strip()
         if not api_key:
             raise ConfigError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,22 @@ DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_OUTPUT_TOKENS = 16384
 # A generated module is tens of kilobytes; a body past this is a broken or hostile server.
 DEFAULT_MAX_ANSWER_BYTES = 2_000_000
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def api_key_env_problem(name: str) -> str:
+    """Why ``name`` is not a usable ``api_key_env`` ("" when it is); never quotes a key."""
+    if not name.strip():
+        return "must name an environment variable"
+    if not _ENV_NAME.fullmatch(name):
+        # Most likely the key itself was pasted here: do not echo it anywhere.
+        return (
+            "must be the NAME of an environment variable holding the key (letters, digits "
+            "and _), not the key itself; the value is not shown"
+        )
+    return ""
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -214,8 +231,9 @@ class _Reader:
         if not model.strip():
             raise self.fail("llm.model", "must not be empty")
         api_key_env = self.string(table, "llm", "api_key_env", "OPENAI_API_KEY")
-        if not api_key_env.strip():
-            raise self.fail("llm.api_key_env", "must name an environment variable")
+        problem = api_key_env_problem(api_key_env)
+        if problem:
+            raise self.fail("llm.api_key_env", problem)
         base_url = self.string(table, "llm", "base_url", "") or None
         if base_url is not None and urlsplit(base_url).scheme not in BASE_URL_SCHEMES:
             raise self.fail(

@@ -37,7 +37,7 @@ from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, E
 from jaunt.promptkit.errors import ConfigError, LayerError, ModelAnswerError
 from jaunt.promptkit.files import atomic_write
 from jaunt.promptkit.fixtures import Fixture, load_fixture
-from jaunt.promptkit.settings import JauntConfig, LLMConfig
+from jaunt.promptkit.settings import JauntConfig, LLMConfig, api_key_env_problem
 from jaunt.promptkit.template_set import TemplateSet
 from jaunt.validation import validate_generated_source
 
@@ -181,7 +181,7 @@ def _make_backend(llm: LLMConfig, templates: TemplateSet) -> OpenAIBackend:
     try:
         return OpenAIBackend(llm, templates=templates)
     except ConfigError as exc:
-        if llm.base_url is None:
+        if llm.base_url is None or api_key_env_problem(llm.api_key_env):
             raise
         # A local server ignores the key, but the SDK (and jaunt) still want one set.
         raise ConfigError(

@@ -16,6 +16,13 @@ Rules, in order:
 5. Without any fence the whole answer is the code.
 
 The result is stripped of surrounding whitespace.
+
+Linear in the answer's size whatever it holds: fence lines are found by one regular
+expression pass, each opener looks at no more than 16 closing candidates, and the "does it
+parse" test (rule 2) spends at most :data:`PARSE_BUDGET_CHARS` characters per answer in
+``ast.parse`` (past that, the first candidate wins), and only the first
+:data:`MAX_BLOCKS` blocks are considered. Fuzzed with hypothesis and measured
+by ``benchmarks/hostile_input.py``.
 """
 
 from __future__ import annotations
@@ -23,13 +30,23 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from itertools import islice
+from typing import NamedTuple
 
-_FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+_FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$", re.MULTILINE)
 _THINK = re.compile(r"^\s*<think>.*?</think>", re.DOTALL)
 _PYTHON_TAGS = frozenset({"python", "py", "python3", "py3"})
-# Bounds the "which closing fence" search so hostile answers stay linear-ish.
+# Bounds the "which closing fence" search so hostile answers stay linear.
 _MAX_CLOSE_CANDIDATES = 16
+# ast.parse runs at roughly 2 MB/s: this bounds the parse work of one answer to well under
+# a tenth of a second, while any real module (tens of kilobytes) still gets the test.
+PARSE_BUDGET_CHARS = 200_000
+# Fence lines looked at past the first candidate: what is walked there may be walked again
+# by the next block, so it must be bounded for the whole to stay linear.
+_MAX_LOOKAHEAD = 256
+# Blocks past this many are ignored: a real answer has a handful, a looping model thousands.
+MAX_BLOCKS = 1000
+# What one ast.parse call costs beyond its text, in characters' worth of time.
+_PARSE_CALL_CHARS = 20
 
 
 @dataclass(frozen=True)
@@ -45,10 +62,20 @@ class _Block:
         return 1 if not tag else 0
 
 
+class _Fence(NamedTuple):
+    start: int  # offset of the line's first character
+    end: int  # offset of the line's end (its newline, or the end of the text)
+    indent: int
+    char: str
+    length: int
+    info: str
+    blank: bool  # no info string: the line may close a block
+
+
 def extract_python_code(answer: str) -> str:
     """The Python code in ``answer`` (see the module docstring for the rules)."""
     text = _THINK.sub("", answer, count=1).replace("\r\n", "\n")
-    blocks = _fenced_blocks(text.split("\n"))
+    blocks = _fenced_blocks(text)
     if not blocks:
         return text.strip()
     best_rank = max(block.rank for block in blocks)
@@ -56,54 +83,81 @@ def extract_python_code(answer: str) -> str:
     return max(candidates, key=lambda block: len(block.code)).code.strip()
 
 
-def _fenced_blocks(lines: list[str]) -> list[_Block]:
-    blocks: list[_Block] = []
-    index = 0
-    while index < len(lines):
-        opener = _FENCE.match(lines[index])
-        # Backtick info strings may not contain backticks (CommonMark); such a line is prose.
-        if opener is None or (opener["fence"][0] == "`" and "`" in opener["info"]):
-            index += 1
-            continue
-        fence, indent = opener["fence"], len(opener["indent"])
-        # islice stops the scan at the last candidate needed: an answer made of thousands of
-        # small fenced blocks (a model stuck in a loop) stays linear instead of quadratic.
-        closers = list(
-            islice(
-                (j for j in range(index + 1, len(lines)) if _closes(lines[j], fence)),
-                _MAX_CLOSE_CANDIDATES,
+class _Fences:
+    """The fence lines of a text, found lazily: a hostile answer's later ones never are."""
+
+    def __init__(self, text: str) -> None:
+        self._matches = _FENCE.finditer(text)
+        self._found: list[_Fence] = []
+        self._done = False
+
+    def get(self, index: int) -> _Fence | None:
+        found = self._found
+        while len(found) <= index and not self._done:
+            m = next(self._matches, None)
+            if m is None:
+                self._done = True
+                break
+            fence, info = m["fence"], m["info"]
+            # Backtick info strings may not contain backticks (CommonMark): such a line is
+            # prose as an opener, and (info not blank) never a closer either.
+            if fence[0] == "`" and "`" in info:
+                continue
+            blank = not info.strip()
+            found.append(
+                _Fence(m.start(), m.end(), len(m["indent"]), fence[0], len(fence), info, blank)
             )
-        )
-        body_of = _BodyGetter(lines, index + 1, indent)
-        if not closers:
-            blocks.append(_Block(opener["info"].strip(), body_of(len(lines))))
+        return found[index] if index < len(found) else None
+
+
+def _fenced_blocks(text: str) -> list[_Block]:
+    fences = _Fences(text)
+    blocks: list[_Block] = []
+    budget = [PARSE_BUDGET_CHARS]
+    index = 0
+    while len(blocks) < MAX_BLOCKS:
+        opener = fences.get(index)
+        if opener is None:
             break
-        end = next((j for j in closers if _parses(body_of(j))), closers[0])
-        blocks.append(_Block(opener["info"].strip(), body_of(end)))
+        char, length = opener.char, opener.length
+        first = end = -1
+        seen = 0
+        j = index + 1
+        # Candidates are looked at lazily and at most 16 of them: an answer made of
+        # thousands of small fenced blocks (a model stuck in a loop) stays linear.
+        while seen < _MAX_CLOSE_CANDIDATES:
+            fence = fences.get(j)
+            if fence is None or (first >= 0 and j - first > _MAX_LOOKAHEAD):
+                break
+            if fence.blank and fence.char == char and fence.length >= length:
+                seen += 1
+                if first < 0:
+                    first = j
+                if _parses(_body(text, opener, fence.start), budget):
+                    end = j
+                    break
+                if not budget[0]:
+                    break  # nothing more can be tested: the first candidate wins
+            j += 1
+        info = opener.info.strip()
+        if first < 0:
+            blocks.append(_Block(info, _body(text, opener, len(text) + 1)))
+            break
+        if end < 0:
+            end = first
+        closer = fences.get(end)
+        assert closer is not None
+        blocks.append(_Block(info, _body(text, opener, closer.start)))
         index = end + 1
     return blocks
 
 
-def _closes(line: str, fence: str) -> bool:
-    stripped = line.strip()
-    if len(line) - len(line.lstrip(" ")) > 3 or not stripped:
-        return False
-    return set(stripped) == {fence[0]} and len(stripped) >= len(fence)
-
-
-class _BodyGetter:
-    """The block's text from ``start`` up to a given closing line, fence indent removed."""
-
-    def __init__(self, lines: list[str], start: int, indent: int) -> None:
-        self.lines = lines
-        self.start = start
-        self.indent = indent
-
-    def __call__(self, end: int) -> str:
-        body = self.lines[self.start : end]
-        if self.indent:
-            body = [_dedent(line, self.indent) for line in body]
-        return "\n".join(body)
+def _body(text: str, opener: _Fence, closer_start: int) -> str:
+    """The text between the opener's line and the closer's line, the fence indent removed."""
+    body = text[opener.end + 1 : max(opener.end + 1, closer_start - 1)]
+    if opener.indent:
+        body = "\n".join(_dedent(line, opener.indent) for line in body.split("\n"))
+    return body
 
 
 def _dedent(line: str, indent: int) -> str:
@@ -111,7 +165,14 @@ def _dedent(line: str, indent: int) -> str:
     return line[min(spaces, indent) :]
 
 
-def _parses(code: str) -> bool:
+def _parses(code: str, budget: list[int]) -> bool:
+    """Whether ``code`` is valid Python; ``False`` without parsing once the budget is spent."""
+    # Each call is charged a fixed cost too, so thousands of empty bodies also run out.
+    cost = len(code) + _PARSE_CALL_CHARS
+    if cost > budget[0]:
+        budget[0] = 0
+        return False
+    budget[0] -= cost
     try:
         ast.parse(code)
     except (SyntaxError, ValueError, MemoryError, RecursionError, UnicodeError):

@@ -28,9 +28,9 @@ by ``benchmarks/hostile_input.py``.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$", re.MULTILINE)
 _THINK = re.compile(r"^\s*<think>.*?</think>", re.DOTALL)
@@ -40,9 +40,6 @@ _MAX_CLOSE_CANDIDATES = 16
 # ast.parse runs at roughly 2 MB/s: this bounds the parse work of one answer to well under
 # a tenth of a second, while any real module (tens of kilobytes) still gets the test.
 PARSE_BUDGET_CHARS = 200_000
-# Fence lines looked at past the first candidate: what is walked there may be walked again
-# by the next block, so it must be bounded for the whole to stay linear.
-_MAX_LOOKAHEAD = 256
 # Blocks past this many are ignored: a real answer has a handful, a looping model thousands.
 MAX_BLOCKS = 1000
 # What one ast.parse call costs beyond its text, in characters' worth of time.
@@ -62,16 +59,6 @@ class _Block:
         return 1 if not tag else 0
 
 
-class _Fence(NamedTuple):
-    start: int  # offset of the line's first character
-    end: int  # offset of the line's end (its newline, or the end of the text)
-    indent: int
-    char: str
-    length: int
-    info: str
-    blank: bool  # no info string: the line may close a block
-
-
 def extract_python_code(answer: str) -> str:
     """The Python code in ``answer`` (see the module docstring for the rules)."""
     text = _THINK.sub("", answer, count=1).replace("\r\n", "\n")
@@ -83,80 +70,70 @@ def extract_python_code(answer: str) -> str:
     return max(candidates, key=lambda block: len(block.code)).code.strip()
 
 
-class _Fences:
-    """The fence lines of a text, found lazily: a hostile answer's later ones never are."""
-
-    def __init__(self, text: str) -> None:
-        self._matches = _FENCE.finditer(text)
-        self._found: list[_Fence] = []
-        self._done = False
-
-    def get(self, index: int) -> _Fence | None:
-        found = self._found
-        while len(found) <= index and not self._done:
-            m = next(self._matches, None)
-            if m is None:
-                self._done = True
-                break
-            fence, info = m["fence"], m["info"]
-            # Backtick info strings may not contain backticks (CommonMark): such a line is
-            # prose as an opener, and (info not blank) never a closer either.
-            if fence[0] == "`" and "`" in info:
-                continue
-            blank = not info.strip()
-            found.append(
-                _Fence(m.start(), m.end(), len(m["indent"]), fence[0], len(fence), info, blank)
-            )
-        return found[index] if index < len(found) else None
-
-
 def _fenced_blocks(text: str) -> list[_Block]:
-    fences = _Fences(text)
     blocks: list[_Block] = []
     budget = [PARSE_BUDGET_CHARS]
-    index = 0
+    pos = 0
+    size = len(text)
     while len(blocks) < MAX_BLOCKS:
-        opener = fences.get(index)
+        opener = _next_opener(text, pos)
         if opener is None:
             break
-        char, length = opener.char, opener.length
-        first = end = -1
+        indent, fence, info = opener.groups()
+        body_start = opener.end() + 1
+        closer = _closer_pattern(fence[0], len(fence))
+        first: re.Match[str] | None = None
+        chosen: re.Match[str] | None = None
         seen = 0
-        j = index + 1
-        # Candidates are looked at lazily and at most 16 of them: an answer made of
-        # thousands of small fenced blocks (a model stuck in a loop) stays linear.
+        search_from, limit = opener.end(), size
         while seen < _MAX_CLOSE_CANDIDATES:
-            fence = fences.get(j)
-            if fence is None or (first >= 0 and j - first > _MAX_LOOKAHEAD):
+            candidate = closer.search(text, search_from, limit)
+            if candidate is None:
+                if first is not None:  # the window was scanned for nothing: pay for it
+                    budget[0] = max(0, budget[0] - (limit - search_from))
                 break
-            if fence.blank and fence.char == char and fence.length >= length:
-                seen += 1
-                if first < 0:
-                    first = j
-                if _parses(_body(text, opener, fence.start), budget):
-                    end = j
-                    break
-                if not budget[0]:
-                    break  # nothing more can be tested: the first candidate wins
-            j += 1
-        info = opener.info.strip()
-        if first < 0:
-            blocks.append(_Block(info, _body(text, opener, len(text) + 1)))
+            seen += 1
+            first = first or candidate
+            if _parses(_body(text, body_start, candidate.start(), len(indent)), budget):
+                chosen = candidate
+                break
+            if not budget[0]:
+                break  # nothing more can be tested: the first candidate wins
+            # Later candidates only as far as a parse could still reach: what is scanned
+            # here may be scanned again by the next block, so it must cost budget.
+            search_from, limit = candidate.end(), min(size, body_start + budget[0])
+        if first is None:
+            blocks.append(_Block(info.strip(), _body(text, body_start, size + 1, len(indent))))
             break
-        if end < 0:
-            end = first
-        closer = fences.get(end)
-        assert closer is not None
-        blocks.append(_Block(info, _body(text, opener, closer.start)))
-        index = end + 1
+        chosen = chosen or first
+        blocks.append(_Block(info.strip(), _body(text, body_start, chosen.start(), len(indent))))
+        pos = chosen.end()
     return blocks
 
 
-def _body(text: str, opener: _Fence, closer_start: int) -> str:
-    """The text between the opener's line and the closer's line, the fence indent removed."""
-    body = text[opener.end + 1 : max(opener.end + 1, closer_start - 1)]
-    if opener.indent:
-        body = "\n".join(_dedent(line, opener.indent) for line in body.split("\n"))
+def _next_opener(text: str, pos: int) -> re.Match[str] | None:
+    while True:
+        m = _FENCE.search(text, pos)
+        if m is None:
+            return None
+        fence, info = m["fence"], m["info"]
+        # Backtick info strings may not contain backticks (CommonMark): such a line is prose.
+        if not (info and fence[0] == "`" and "`" in info):
+            return m
+        pos = m.end() + 1
+
+
+@functools.cache
+def _closer_pattern(char: str, length: int) -> re.Pattern[str]:
+    """A line that closes a fence of ``length`` ``char``s: as long or longer, nothing else."""
+    return re.compile(rf"^ {{0,3}}{re.escape(char)}{{{length},}}[^\S\n]*$", re.MULTILINE)
+
+
+def _body(text: str, start: int, closer_start: int, indent: int) -> str:
+    """The text from ``start`` to the line before the closer, the fence indent removed."""
+    body = text[start : max(start, closer_start - 1)]
+    if indent:
+        body = "\n".join(_dedent(line, indent) for line in body.split("\n"))
     return body
 
 

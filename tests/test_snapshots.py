@@ -13,22 +13,26 @@ from pathlib import Path
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
+from jaunt.promptkit.errors import LayerError
 from jaunt.promptkit.fixtures import load_fixture_dir
 from jaunt.promptkit.snapshots.cases import PromptCase, discover_sets, prompt_cases, set_dirs
 from jaunt.promptkit.snapshots.extension import MarkdownSnapshotExtension
+from jaunt.promptkit.snapshots.plugin import PromptSnapshot
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = prompt_cases(discover_sets(ROOT / "prompts"), load_fixture_dir(ROOT / "prompt_fixtures"))
-
-
-@pytest.fixture
-def md_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    return snapshot.use_extension(MarkdownSnapshotExtension)
+try:
+    CASES = prompt_cases(
+        discover_sets(ROOT / "prompts"), load_fixture_dir(ROOT / "prompt_fixtures")
+    )
+except LayerError as exc:  # a broken template or fixture: one line, not a traceback
+    pytest.fail(f"prompt cases: {exc}", pytrace=False)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_prompt(case: PromptCase, md_snapshot: SnapshotAssertion) -> None:
-    assert case.markdown() == md_snapshot
+def test_prompt(case: PromptCase, snapshot: SnapshotAssertion) -> None:
+    # The plugin's wrapper: a drift fails with the whole diff of each changed message.
+    expected = PromptSnapshot(snapshot.use_extension(MarkdownSnapshotExtension), case.id)
+    assert case.markdown() == expected
 
 
 def test_no_dead_snapshots(request: pytest.FixtureRequest) -> None:
@@ -90,7 +94,7 @@ def test_one_word_changes_exactly_the_affected_snapshots(suite_copy: pytest.Pyte
     }
     assert failed == set(affected)
     # The diff names the changed line, not a wall of text.
-    changed.stdout.fnmatch_lines(["*- For reference only*", "*+ For context only*"])
+    changed.stdout.fnmatch_lines(["-*For reference only*", "+*For context only*"])
 
     updated = _run(suite_copy, "--snapshot-update")
     updated.stdout.fnmatch_lines([f"*{len(affected)} snapshots updated*"])
@@ -99,6 +103,40 @@ def test_one_word_changes_exactly_the_affected_snapshots(suite_copy: pytest.Pyte
         encoding="utf-8"
     )
     _run(suite_copy).assert_outcomes(passed=len(CASES) + 1)
+
+
+def test_update_with_a_broken_template_fails_and_deletes_nothing(
+    suite_copy: pytest.Pytester,
+) -> None:
+    snapshots = suite_copy.path / "tests" / "__snapshots__" / "test_snapshots"
+    before = {p.name: p.read_bytes() for p in snapshots.iterdir()}
+    template = suite_copy.path / "prompts" / "house-style" / "build_module.md"
+    # It parses, so its cases are collected; rendering them fails (no such value).
+    template.write_text(text_with_unknown_placeholder(template), encoding="utf-8")
+    result = _run(suite_copy, "--snapshot-update")
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*no value for placeholder(s) no_such_value*"])
+    result.stdout.fnmatch_lines(["*no unused snapshot is deleted*"])
+    assert {p.name: p.read_bytes() for p in snapshots.iterdir()} == before
+
+    # Unparseable: collection fails with one line; nothing deleted either.
+    template.write_text("{{specs_block}\n", encoding="utf-8")
+    result = suite_copy.runpytest("--import-mode=importlib", "--snapshot-update")
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*prompt cases: *build_module.md:1:*"])
+    assert {p.name: p.read_bytes() for p in snapshots.iterdir()} == before
+
+
+def text_with_unknown_placeholder(template: Path) -> str:
+    return template.read_text(encoding="utf-8") + "\n{{no_such_value}}\n"
+
+
+def test_update_works_on_its_first_run(suite_copy: pytest.Pytester) -> None:
+    template = suite_copy.path / "prompts" / "house-style" / "build_module.md"
+    text = template.read_text(encoding="utf-8")
+    template.write_text(text.replace("For reference only", "For context only"), "utf-8")
+    assert _run(suite_copy, "--snapshot-update").ret == pytest.ExitCode.OK
+    assert _run(suite_copy).ret == pytest.ExitCode.OK
 
 
 def test_unused_snapshot_fails_the_run(suite_copy: pytest.Pytester) -> None:
@@ -116,7 +154,9 @@ def test_unused_snapshot_fails_the_run(suite_copy: pytest.Pytester) -> None:
     assert _run(suite_copy).ret == pytest.ExitCode.OK
 
 
-def test_snapshot_bytes_are_the_rendered_markdown() -> None:
+def test_snapshot_bytes_are_the_rendered_markdown(request: pytest.FixtureRequest) -> None:
+    if request.config.getoption("--snapshot-update"):
+        pytest.skip("--snapshot-update is rewriting the snapshots from these very bytes")
     snapshots = Path(__file__).parent / "__snapshots__" / "test_snapshots"
     for case in CASES:
         data = (snapshots / f"test_prompt[{case.id}].md").read_bytes()

@@ -27,7 +27,6 @@ from jaunt.promptkit.report import (
     diff_totals,
     failure_lines,
     finding_lines,
-    paint,
     prefix_lines,
     problem_lines,
     snapshot_path,
@@ -41,6 +40,7 @@ from jaunt.promptkit.session import (
     Outcome,
     Rendered,
 )
+from jaunt.promptkit.styling import Styler, plain
 from jaunt.promptkit.template_set import SetSource
 
 # Measured with benchmarks/watch_latency.py: lower steps buy little and cost idle CPU.
@@ -49,10 +49,7 @@ DEFAULT_STEP_MS = 10
 # How long the notify backend blocks before handing control back; its first return proves the
 # watches are in place, which is when "watching" is printed (tests wait for that line).
 _RUST_TIMEOUT_MS = 200
-_MAX_DETAIL_LINES = 12
-
-_RED = "\x1b[31m"
-_DIM = "\x1b[2m"
+_MAX_DETAIL_LINES = 40
 
 
 @dataclass
@@ -61,7 +58,7 @@ class WatchOptions:
     snapshot_dir: Path | None = None
     debounce_ms: int = DEFAULT_DEBOUNCE_MS
     step_ms: int = DEFAULT_STEP_MS
-    color: bool = False
+    style: Styler = plain
     config_path: Path | None = None
     # Rebuilds the set source when ``config_path`` changes.
     source_factory: Callable[[], SetSource] | None = None
@@ -84,9 +81,9 @@ class Watcher:
         outcomes = self.session.render_all()
         loaded = self.session.current_set()
         tokenizer = self.session.tokenizer
-        for line in summary_table(outcomes, loaded, tokenizer, color=self.options.color):
+        for line in summary_table(outcomes, loaded, tokenizer, style=self.options.style):
             self.emit(line)
-        for line in problem_lines(outcomes, loaded, color=self.options.color):
+        for line in problem_lines(outcomes, loaded, style=self.options.style):
             self.emit(line)
         reports = self.session.prefix_reports()
         self.prefixes = {r.kind: r for r in reports if r.requests > 1}
@@ -98,7 +95,8 @@ class Watcher:
 
     def watch_dirs(self) -> list[Path]:
         dirs = set(self.session.source.watch_dirs())
-        dirs.add(self.session.fixtures_dir.resolve())
+        fixtures_dir = self.session.fixtures_dir.resolve()
+        dirs |= {fixtures_dir, fixtures_dir.parent}
         dirs |= {p.resolve().parent for p in self.session.fixture_files}
         if self.options.config_path is not None:
             dirs.add(self.options.config_path.resolve().parent)
@@ -150,7 +148,7 @@ class Watcher:
         try:
             self.session.source = factory()
         except ProjectError as exc:
-            self.emit(f"{self._stamp()} {paint('error', _RED, self.options.color)} {exc}")
+            self.emit(f"{self._stamp()} {self.options.style('error', 'error')} {exc}")
             self.emit("  keeping the previous template set")
             return
         self.session.loaded = None
@@ -161,7 +159,7 @@ class Watcher:
     def _report(
         self, paths: Sequence[Path], outcomes: Sequence[Outcome], started: float, *, templates: bool
     ) -> None:
-        color = self.options.color
+        style = self.options.style
         names = ", ".join(display_path(p) for p in paths)
         if not outcomes:
             self.emit(f"{self._stamp()} {names} changed: no fixture uses it")
@@ -183,7 +181,7 @@ class Watcher:
             timing += f" ({since_save:.0f} ms after save)"
         parts[0] += f" {timing}"
         if failed:
-            parts.append(paint(f"{len(failed)} FAILED, last good output kept", _RED, color))
+            parts.append(style(f"{len(failed)} FAILED, last good output kept", "error"))
         if changed:
             parts.append(f"{len(changed)} changed +{added} -{removed}")
         elif rendered:
@@ -198,13 +196,17 @@ class Watcher:
         if templates:
             loaded = self.session.current_set()
             findings = sorted({f for kind in kinds for f in loaded.kind_findings(kind)})
-            details += finding_lines(findings, color=color)
-        details += failure_lines(failed, color=color)
-        if changed:
-            first, before = changed[0]
+            details += finding_lines(findings, style=style)
+        details += failure_lines(failed, style=style)
+        # The changed lines of each fixture; fixtures that changed the same way (one
+        # template edit seen by many fixtures) share one excerpt.
+        excerpts: dict[tuple[str, ...], list[str]] = {}
+        for r, before in changed:
             if before:
-                details.append(f"{first.name}:")
-                details += [f"  {line}" for line in diff_excerpt(before, first.markdown)]
+                excerpts.setdefault(tuple(diff_excerpt(before, r.markdown)), []).append(r.name)
+        for excerpt, fixture_names in excerpts.items():
+            details.append(f"{', '.join(fixture_names)}:")
+            details += [f"  {changed_line}" for changed_line in excerpt]
         for line in details[:_MAX_DETAIL_LINES]:
             self.emit(f"  {line}")
         if len(details) > _MAX_DETAIL_LINES:
@@ -282,28 +284,46 @@ class Watcher:
         return max(0.0, (time.time() - max(mtimes)) * 1000)
 
     def _stamp(self) -> str:
-        return paint(time.strftime("%H:%M:%S"), _DIM, self.options.color)
+        return self.options.style(time.strftime("%H:%M:%S"), "dim")
 
     # --- the loop ------------------------------------------------------------------------------
 
     def run(self, stop_event: threading.Event) -> None:
-        """Watch until ``stop_event`` is set or Ctrl-C; each batch of changes goes to handle."""
+        """Watch until ``stop_event`` is set or Ctrl-C; each batch of changes goes to handle.
+
+        Only the folders that hold the set's templates, the fixtures and the config are
+        watched, each without its sub-folders (never a ``.venv`` or ``node_modules``). The
+        fixtures folder's parent is watched too, so a fixtures folder deleted and made again
+        is noticed: the watch then starts over on the folders as they are now.
+        """
         import watchfiles
 
-        dirs = self.watch_dirs()
-        ready = False
-        for changes in watchfiles.watch(
-            *dirs,
-            debounce=self.options.debounce_ms,
-            step=self.options.step_ms,
-            stop_event=stop_event,
-            rust_timeout=_RUST_TIMEOUT_MS,
-            yield_on_timeout=True,
-            raise_interrupt=False,
-        ):
-            if not ready:
-                ready = True
-                shown = ", ".join(f"{display_path(d)}/" for d in dirs)
-                self.emit(f"watching {shown} (Ctrl-C to stop)")
-            if changes:
-                self.handle(path for _, path in changes)
+        announced = False
+        while not stop_event.is_set():
+            dirs = self.watch_dirs()
+            restart = False
+            for changes in watchfiles.watch(
+                *dirs,
+                debounce=self.options.debounce_ms,
+                step=self.options.step_ms,
+                stop_event=stop_event,
+                rust_timeout=_RUST_TIMEOUT_MS,
+                yield_on_timeout=True,
+                raise_interrupt=False,
+                recursive=False,
+            ):
+                if not announced:
+                    announced = True
+                    shown = ", ".join(f"{display_path(d)}/" for d in dirs)
+                    self.emit(f"watching {shown} (Ctrl-C to stop)")
+                if changes:
+                    self.handle(path for _, path in changes)
+                if self.watch_dirs() != dirs:
+                    restart = True
+                    break
+            if not restart:
+                return
+            # The fixtures folder came back (or went): read it as it is now.
+            fixtures_dir = self.session.fixtures_dir
+            if fixtures_dir.is_dir() and self.session.follows_dir:
+                self.handle(sorted(fixtures_dir.glob(f"*{FIXTURE_SUFFIX}")))

@@ -111,10 +111,19 @@ def _located(
     return error(message, **kwargs)  # type: ignore[arg-type]
 
 
+def safe_resolve(path: str | os.PathLike[str]) -> Path:
+    """``Path(path).resolve()`` that never raises: a symlink loop resolves as far as it goes.
+
+    (``Path.resolve`` raises ``RuntimeError`` on a loop before Python 3.13; an authoring
+    command must report such a file as a finding, not crash on its name.)
+    """
+    return Path(os.path.realpath(path))
+
+
 def display_path(path: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None) -> str:
     """``path`` relative to ``cwd`` (default: the current folder) when it lies under it."""
     try:
-        return Path(path).resolve().relative_to(Path(cwd or Path.cwd()).resolve()).as_posix()
+        return safe_resolve(path).relative_to(safe_resolve(cwd or Path.cwd())).as_posix()
     except (ValueError, OSError):
         return str(path)
 

@@ -169,6 +169,8 @@ def parse_config(text: str, *, path: str, base_dir: str | os.PathLike[str]) -> J
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message already ends in "(at line L, column C)".
         raise ConfigError(f"invalid TOML: {exc}", path=path) from None
+    except RecursionError:
+        raise ConfigError("invalid TOML: arrays or tables nested too deeply", path=path) from None
     reader = _Reader(path, Path(base_dir).absolute())
     llm_table = reader.table(data, "llm")
     prompts_table = reader.table(data, "prompts")

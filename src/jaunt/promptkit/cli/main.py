@@ -59,6 +59,15 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+    except (OSError, RuntimeError, RecursionError, MemoryError) as exc:
+        # Last line of defence: a file system or input problem no command anticipated
+        # (a symlink loop, an unreadable folder, absurd nesting) is one line, never a
+        # traceback. Commands report the problems they know about as findings.
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        where = f" {exc.filename}" if isinstance(exc, OSError) and exc.filename else ""
+        kind = type(exc).__name__
+        print(f"jaunt-prompts {args.command}: error:{where}: {reason or kind}", file=sys.stderr)
+        return EXIT_USAGE
     return code
 
 

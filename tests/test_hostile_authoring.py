@@ -162,3 +162,20 @@ def test_watch_keeps_running_through_hostile_fixtures(project: Path) -> None:
         code, err = watcher.stop()
     assert code == 0
     assert "Traceback" not in err
+
+
+def test_colliding_snapshot_names_are_an_error_naming_both() -> None:
+    from dataclasses import replace
+
+    from jaunt.promptkit.fixtures import load_fixture
+    from jaunt.promptkit.snapshots.cases import prompt_cases
+    from jaunt.promptkit.template_set import load_packaged_set
+
+    fixture = load_fixture(REPO / "prompt_fixtures" / "pure_function.toml")
+    packaged = load_packaged_set()
+    set_ab = replace(packaged, name="a-b")
+    set_a = replace(packaged, name="a")
+    with pytest.raises(ValueError, match=r"set 'a-b'.*set 'a'.*would share the snapshot"):
+        prompt_cases([set_ab, set_a], [replace(fixture, name="c"), replace(fixture, name="b-c")])
+    with pytest.raises(ValueError, match="would share"):
+        prompt_cases([packaged], [replace(fixture, name="X"), replace(fixture, name="x")])

@@ -121,3 +121,17 @@ def test_worst_known_inputs_of_a_megabyte() -> None:
         started = time.perf_counter()
         extract_python_code(answer)
         assert time.perf_counter() - started < 3.0
+
+
+def test_bulk_paths_agree_with_the_reference() -> None:
+    for text in (
+        "{" * 501,
+        "{" * 500 + "a}}",
+        "{{" * 300 + "\n{{a}}" + "}" * 7,
+        "x{" * 150 + "{" * 301 + "\n" + "\\" * 3 + "}}}}}" + "{{b}}",
+        "}}" * 200 + "{a}}" + "}}}",
+    ):
+        found = scan(text)
+        literals, names = _reference_scan(text)
+        assert list(found.literals) == literals
+        assert [(p.name, p.offset) for p in found.placeholders] == names

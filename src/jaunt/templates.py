@@ -43,6 +43,8 @@ _BRACES = re.compile(r"\{\{[ \t]*(?a:([A-Za-z_]\w*))[ \t]*\}\}|\{\{|\}\}")
 MAX_SCAN_ERRORS = 100
 # Just before a stray `}}`: `{name` means the author wrote `{name}}`, one brace short.
 _ONE_BRACE_SHORT = re.compile(r"(?<![{\\])\{[ \t]*([A-Za-z_]\w*)[ \t]*\Z")
+_OPEN_RUN = re.compile(r"\{+")
+_CLOSE_PAIRS = re.compile(r"(?:\}\})+")
 _NAME_THEN_ONE_BRACE = re.compile(r"[ \t]*([A-Za-z_]\w*)[ \t]*\}(?!\})")
 
 
@@ -185,6 +187,11 @@ def scan(text: str, path: str | None = None) -> Scan:
                     f"'{{{{{short.group(1)}}}}}' for a placeholder",
                 )
             current.append(braces)
+            # The pairs right after it are plain text too (nothing stands between them).
+            more = _CLOSE_PAIRS.match(text, pos)
+            if more:
+                append(more.group())
+                pos = raw_start = more.end()
             continue
         if line_end < brace_at:
             line_end = text.find("\n", brace_at + 2)
@@ -196,7 +203,12 @@ def scan(text: str, path: str | None = None) -> Scan:
         if close == -1:
             if len(errors) >= MAX_SCAN_ERRORS:  # past the cap: skip building the message
                 dropped = True
-                append("{{")
+                # Every further `{{` of a run of braces on this line is unclosed too: take
+                # the whole run at once instead of one loop turn per pair.
+                run = _OPEN_RUN.match(text, brace_at).end() - brace_at  # type: ignore[union-attr]
+                pairs = run - run % 2
+                append(text[brace_at : brace_at + pairs])
+                pos = raw_start = brace_at + pairs
                 continue
             near = _NAME_THEN_ONE_BRACE.match(text, brace_at + 2, line_end)
             if near:

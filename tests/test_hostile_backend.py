@@ -186,3 +186,25 @@ def test_html_error_page_is_one_line(server: FakeOpenAIServer) -> None:
         _retry(server)
     assert "\n" not in str(info.value)
     assert "HTTP 502" in str(info.value)
+
+
+def test_a_client_without_the_deadline_is_still_bounded(server: FakeOpenAIServer) -> None:
+    # A caller may hand the backend its own SDK client (a transport seam): the whole call
+    # is still bounded, by timeout_s x attempts plus retry waits.
+    import openai
+
+    body = json.dumps(_completion(GOOD + "\n# " + "x" * 1000)).encode()
+    server.default = Reply(raw_body=body, drip_bytes=4, drip_interval_s=0.05)
+
+    async def main() -> GenerationResult:
+        async with OpenAIBackend(_llm(server, timeout_s=0.5)) as backend:
+            await backend._client.close()
+            backend._client = openai.AsyncOpenAI(
+                api_key=SECRET, base_url=server.base_url, timeout=0.5, max_retries=0
+            )
+            return await backend.generate_with_retry(SHOP_CTX, max_attempts=1)
+
+    started = time.monotonic()
+    with pytest.raises(GenerationBackendError, match="the bound of all its SDK attempts"):
+        asyncio.run(main())
+    assert time.monotonic() - started < 4.0

@@ -28,6 +28,7 @@ SECRET = "local-secret-value-9f8e7d"  # not sk-shaped: only registration can cat
         ('{"authorization": "Bearer xyz"}', '{"authorization": "***"}'),
         ("proxy-authorization=Basic dXNlcjpwYXNz", "proxy-authorization=***"),
         ("sent bearer tok_123456 to server", "sent bearer *** to server"),
+        ("the bearer of bad news", "the bearer of bad news"),
         ("http://user:pa55@host:8080/v1", "http://***@host:8080/v1"),
         ("see https://token@example.org/x", "see https://***@example.org/x"),
         ("key sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX in text", "key *** in text"),

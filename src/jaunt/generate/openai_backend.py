@@ -63,6 +63,8 @@ logger = scrubbed_logger("jaunt.generate.openai")
 OPENAI_HOST = "api.openai.com"
 # Answers longer than this are extracted in a worker thread, off the event loop.
 THREAD_EXTRACT_CHARS = 64_000
+# What one SDK retry may wait before trying again (its backoff, or a server's Retry-After).
+_RETRY_WAIT_ALLOWANCE_S = 60.0
 # How much of a server's error message an error line quotes.
 _SERVER_MESSAGE_CHARS = 300
 
@@ -250,9 +252,18 @@ class OpenAIBackend(GeneratorBackend):
             sum(len(m["content"]) for m in messages),
         )
         try:
-            raw = await self._client.chat.completions.with_raw_response.create(**request)
+            # The per-request deadline lives in the HTTP client; this backstop bounds the
+            # whole call (every SDK retry and its wait) even with a client that lacks it.
+            async with asyncio.timeout(self._call_deadline_s()):
+                raw = await self._client.chat.completions.with_raw_response.create(**request)
         except openai.APIError as exc:
             raise self._backend_error(exc) from None
+        except TimeoutError:
+            raise GenerationBackendError(
+                f"request to {self.base_url} (model {self.llm.model!r}) got no answer within "
+                f"{self._call_deadline_s():g} s, the bound of all its SDK attempts "
+                f"([llm] timeout_s x (max_retries + 1) plus retry waits)"
+            ) from None
         completion = parse_completion(
             raw.content,
             content_type=raw.headers.get("content-type", ""),
@@ -281,6 +292,15 @@ class OpenAIBackend(GeneratorBackend):
                 f"the model's answer was empty (finish_reason {completion.finish_reason!r})"
             )
         return content
+
+    def _call_deadline_s(self) -> float:
+        # With slack, so that the per-request deadline (the clearer error) fires first.
+        attempts = self.llm.max_retries + 1
+        return (
+            self.llm.timeout_s * attempts * 1.1
+            + 1.0
+            + _RETRY_WAIT_ALLOWANCE_S * self.llm.max_retries
+        )
 
     def _backend_error(self, exc: openai.APIError) -> GenerationBackendError:
         openai = self._openai

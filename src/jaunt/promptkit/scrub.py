@@ -45,7 +45,7 @@ _PATTERN = re.compile(
     # Authorization: <anything to the end of the line or quote>
     r"(?P<header>\b(?:proxy-)?authorization\b[\"']?\s*[:=]\s*[\"']?)[^\"'\r\n,}]+"
     # Bearer <token>
-    r"|(?P<bearer>\bbearer\s+)[A-Za-z0-9._~+/=-]+"
+    r"|(?P<bearer>\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"
     # scheme://user[:password]@host
     r"|(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@\"'<>]+@"
     # OpenAI-style keys: sk-..., sk-proj-..., with at least 16 key characters

@@ -208,3 +208,16 @@ def test_a_client_without_the_deadline_is_still_bounded(server: FakeOpenAIServer
     with pytest.raises(GenerationBackendError, match="the bound of all its SDK attempts"):
         asyncio.run(main())
     assert time.monotonic() - started < 4.0
+
+
+def test_an_oversized_request_is_not_sent(server: FakeOpenAIServer) -> None:
+    with pytest.raises(GenerationBackendError, match=r"max_request_chars.*nothing was sent"):
+        _retry(server, max_request_chars=1000)
+    assert server.requests == []
+
+
+def test_an_oversized_answer_is_a_failed_attempt(server: FakeOpenAIServer) -> None:
+    server.script(Reply(content="x = 1\n" + "# pad\n" * 2000), Reply(content=GOOD))
+    result = _retry(server, max_attempts=2, max_answer_bytes=5000)
+    assert result.ok
+    assert "max_answer_bytes" in result.attempt_errors[0][0]

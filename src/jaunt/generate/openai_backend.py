@@ -46,6 +46,7 @@ from jaunt.promptkit.scrub import register_secret, scrub, scrub_url, scrubbed_lo
 from jaunt.promptkit.settings import (
     BASE_URL_SCHEMES,
     DEFAULT_MAX_ANSWER_BYTES,
+    DEFAULT_MAX_REQUEST_CHARS,
     SUPPORTED_PROVIDERS,
     LLMConfig,
     PromptsConfig,
@@ -244,12 +245,20 @@ class OpenAIBackend(GeneratorBackend):
             request["temperature"] = self.llm.temperature
         if self.llm.seed is not None:
             request["seed"] = self.llm.seed
+        size = sum(len(m["content"]) for m in messages)
+        limit = int(getattr(self.llm, "max_request_chars", DEFAULT_MAX_REQUEST_CHARS) or 0)
+        if limit and size > limit:
+            # Not the model's fault and not worth a retry: raised, and nothing is sent.
+            raise GenerationBackendError(
+                f"the request's messages hold {size:,} characters, over the limit of "
+                f"{limit:,} ([llm] max_request_chars): nothing was sent"
+            )
         logger.debug(
             "request to %s: model %s, %d messages, %d characters",
             self.base_url,
             self.llm.model,
             len(messages),
-            sum(len(m["content"]) for m in messages),
+            size,
         )
         try:
             # The per-request deadline lives in the HTTP client; this backstop bounds the

@@ -35,6 +35,9 @@ DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_OUTPUT_TOKENS = 16384
 # A generated module is tens of kilobytes; a body past this is a broken or hostile server.
 DEFAULT_MAX_ANSWER_BYTES = 2_000_000
+# Beyond any model's context window (about 500,000 tokens): a request this large is a
+# mistake (a runaway fixture or template) that would only cost money to be refused.
+DEFAULT_MAX_REQUEST_CHARS = 2_000_000
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -133,6 +136,8 @@ class LLMConfig:
     max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
     # Plain http:// to a host that is not loopback is refused unless this is set.
     allow_insecure_base_url: bool = False
+    # Requests whose messages hold more characters than this are not sent (0: no limit).
+    max_request_chars: int = DEFAULT_MAX_REQUEST_CHARS
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,7 @@ _LLM_KEYS = (
     "token_limit_param",
     "capture_fixtures_dir",
     "max_answer_bytes",
+    "max_request_chars",
     "allow_insecure_base_url",
     "allow_outside_project",
 )
@@ -336,6 +342,9 @@ class _Reader:
                 allow_outside=self.boolean(table, "llm", "allow_outside_project"),
             ),
             max_answer_bytes=self.integer(table, "max_answer_bytes", DEFAULT_MAX_ANSWER_BYTES, 0),
+            max_request_chars=self.integer(
+                table, "max_request_chars", DEFAULT_MAX_REQUEST_CHARS, 0
+            ),
             allow_insecure_base_url=allow_insecure,
         )
 

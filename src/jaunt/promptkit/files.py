@@ -1,9 +1,13 @@
 """Reading and writing the files the layer touches, in one place.
 
 ``read_text`` is the one way a template, fixture or config file is read: UTF-8, a leading
-BOM dropped, and every failure a located error of the caller's type (the file, and for a
-bad byte its line and column). ``display_path`` shows a path relative to the working
-folder where it lies under it. ``toml_type`` names a TOML value's type in errors.
+BOM dropped, regular files only (never a device or FIFO), at most
+:func:`max_input_bytes`, and every failure a located error of the caller's type (the file,
+and for a bad byte its line and column). ``atomic_write`` is the one way a file is
+written: a temporary file in the same folder, flushed, renamed into place, and never
+through a symlink out of the folder it belongs in. ``display_path`` shows a path relative
+to the working folder where it lies under it; ``safe_resolve`` resolves without raising on
+a symlink loop. ``toml_type`` names a TOML value's type in errors.
 """
 
 from __future__ import annotations

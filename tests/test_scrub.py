@@ -135,3 +135,12 @@ def test_config_error_for_a_pasted_key_does_not_quote_it() -> None:
         )
     assert "sk-abc" not in str(info.value)
     assert "llm.api_key_env" in str(info.value)
+
+
+def test_scrub_is_linear_on_hostile_text() -> None:
+    import time
+
+    for text in ("a." * 500_000, "x://a" * 200_000, "bearer " * 100_000, "sk-" * 300_000):
+        started = time.perf_counter()
+        scrub(text)
+        assert time.perf_counter() - started < 1.0  # quadratic took 9 s at 40 KB

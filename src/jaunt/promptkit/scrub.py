@@ -41,16 +41,22 @@ _MIN_SECRET_CHARS = 8
 _lock = threading.Lock()
 _secrets: set[str] = set()
 
-_PATTERN = re.compile(
-    # Authorization: <anything to the end of the line or quote>
-    r"(?P<header>\b(?:proxy-)?authorization\b[\"']?\s*[:=]\s*[\"']?)[^\"'\r\n,}]+"
+# (needle, pattern, replacement): a pattern runs only on text holding its needle (compared
+# lower-cased), so the common case costs a substring search. Every repeat is bounded or
+# anchored on a literal, which keeps each pass linear in the text.
+_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    # Authorization: <value up to the end of the line, a quote or a comma>
+    (
+        "authorization",
+        re.compile(r"(\b(?:proxy-)?authorization\b[\"']?\s*[:=]\s*[\"']?)[^\"'\r\n,}]+", re.I),
+        rf"\1{REDACTED}",
+    ),
     # Bearer <token>
-    r"|(?P<bearer>\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"
-    # scheme://user[:password]@host
-    r"|(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@\"'<>]+@"
+    ("bearer", re.compile(r"(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}", re.I), rf"\1{REDACTED}"),
+    # scheme://user[:password]@host: the user-info between "://" and "@"
+    ("://", re.compile(r"://[^/\s@\"'<>]{1,512}@"), f"://{REDACTED}@"),
     # OpenAI-style keys: sk-..., sk-proj-..., with at least 16 key characters
-    r"|\bsk-(?:[A-Za-z0-9_-]*-)?[A-Za-z0-9_-]{16,}",
-    re.IGNORECASE,
+    ("sk-", re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), REDACTED),
 )
 
 
@@ -59,14 +65,6 @@ def register_secret(value: str | None) -> None:
     if value and len(value.strip()) >= _MIN_SECRET_CHARS:
         with _lock:
             _secrets.add(value.strip())
-
-
-def _replace(match: re.Match[str]) -> str:
-    for group in ("header", "bearer", "scheme"):
-        prefix = match.group(group)
-        if prefix is not None:
-            return prefix + REDACTED + ("@" if group == "scheme" else "")
-    return REDACTED
 
 
 def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
@@ -80,7 +78,12 @@ def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
     for secret in sorted(extra, key=len, reverse=True) + known:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    return _PATTERN.sub(_replace, text)
+    lowered = text.lower()
+    for needle, pattern, replacement in _RULES:
+        if needle in lowered:
+            text = pattern.sub(replacement, text)
+            lowered = text.lower()
+    return text
 
 
 def scrub_url(url: str) -> str:

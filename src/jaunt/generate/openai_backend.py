@@ -64,6 +64,7 @@ logger = scrubbed_logger("jaunt.generate.openai")
 OPENAI_HOST = "api.openai.com"
 # Answers longer than this are extracted in a worker thread, off the event loop.
 THREAD_EXTRACT_CHARS = 64_000
+_SDK_LOGGERS = ("openai", "openai._base_client", "httpx2", "httpx")
 # What one SDK retry may wait before trying again (its backoff, or a server's Retry-After).
 _RETRY_WAIT_ALLOWANCE_S = 60.0
 # How much of a server's error message an error line quotes.
@@ -151,6 +152,9 @@ class OpenAIBackend(GeneratorBackend):
                 f"the API key ([llm] api_key_env = {llm.api_key_env!r})"
             )
         register_secret(api_key)
+        # The SDK's own debug records pass the scrubber too (filters act per logger).
+        for name in _SDK_LOGGERS:
+            scrubbed_logger(name)
         self.llm = llm
         self.templates = templates if templates is not None else load_set_from_config(prompts)
         import openai  # here, not at module top: importing jaunt stays light

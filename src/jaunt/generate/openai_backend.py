@@ -269,7 +269,7 @@ class OpenAIBackend(GeneratorBackend):
             # whole call (every SDK retry and its wait) even with a client that lacks it.
             async with asyncio.timeout(self._call_deadline_s()):
                 raw = await self._client.chat.completions.with_raw_response.create(**request)
-        except openai.APIError as exc:
+        except openai.OpenAIError as exc:
             raise self._backend_error(exc) from None
         except TimeoutError:
             raise GenerationBackendError(
@@ -315,7 +315,7 @@ class OpenAIBackend(GeneratorBackend):
             + _RETRY_WAIT_ALLOWANCE_S * self.llm.max_retries
         )
 
-    def _backend_error(self, exc: openai.APIError) -> GenerationBackendError:
+    def _backend_error(self, exc: openai.OpenAIError) -> GenerationBackendError:
         openai = self._openai
         where = f"{self.base_url} (model {self.llm.model!r})"
         n = self.llm.max_retries

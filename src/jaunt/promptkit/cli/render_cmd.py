@@ -10,6 +10,7 @@ Exit 0 ok, 1 when a fixture failed or the set has lint errors, 2 on usage or I/O
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from jaunt.promptkit.cli.common import add_source_options, session_from_args, us
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_OK
 from jaunt.promptkit.cli.style import styler_for
 from jaunt.promptkit.errors import ConfigError, FixtureError, ProjectError
-from jaunt.promptkit.files import display_path
+from jaunt.promptkit.files import UnsafePathError, display_path
 from jaunt.promptkit.lint import has_errors
 from jaunt.promptkit.report import (
     footer,
@@ -65,8 +66,11 @@ def run(args: argparse.Namespace) -> int:
             if isinstance(o, Rendered):
                 try:
                     write_output(out_dir, o)
+                except UnsafePathError as exc:
+                    unwritten.append(str(exc))
                 except OSError as exc:
-                    target = display_path(out_dir / f"{o.name}.md")
+                    # The path as named, not where a symlink on it leads.
+                    target = os.path.relpath(out_dir / f"{o.name}.md")
                     unwritten.append(f"cannot write {target}: {scrub(_os_reason(exc))}")
         if unwritten:
             for line in unwritten[:-1]:

@@ -71,9 +71,12 @@ _RETRY_WAIT_ALLOWANCE_S = 60.0
 _SERVER_MESSAGE_CHARS = 300
 
 
-def deadline_http_client(deadline_s: float) -> httpx2.AsyncClient:
-    """An HTTP client for the SDK whose every request must finish within ``deadline_s``."""
-    client: httpx2.AsyncClient = _deadline_client_class()(deadline_s=deadline_s)
+def deadline_http_client(deadline_s: float, **kwargs: Any) -> httpx2.AsyncClient:
+    """An HTTP client for the SDK whose every request must finish within ``deadline_s``.
+
+    ``kwargs`` go to the SDK's default client (e.g. ``transport=`` for a test transport).
+    """
+    client: httpx2.AsyncClient = _deadline_client_class()(deadline_s=deadline_s, **kwargs)
     return client
 
 

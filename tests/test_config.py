@@ -14,6 +14,7 @@ from jaunt.promptkit.settings import (
     PromptsConfig,
     find_config,
     load_config,
+    parse_config,
 )
 from jaunt.promptkit.template_set import load_set_from_config
 
@@ -78,7 +79,11 @@ def test_relative_prompt_paths_resolve_against_the_config_directory(
     project = tmp_path / "project"
     (project / "prompts").mkdir(parents=True)
     (project / "prompts" / "bs.md").write_text("Static build system prompt.\n", encoding="utf-8")
-    _write(project, '[prompts]\nbuild_system = "prompts/bs.md"\ntest_module = "/abs/tm.md"\n')
+    _write(
+        project,
+        '[prompts]\nbuild_system = "prompts/bs.md"\ntest_module = "/abs/tm.md"\n'
+        "allow_outside_project = true\n",
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -186,3 +191,88 @@ def test_max_source_chars_is_read_and_checked(tmp_path: Path) -> None:
     path.write_text('[llm]\nmodel = "m"\nmax_source_chars = 0\n')
     with pytest.raises(ConfigError, match=r"llm\.max_source_chars.*at least 1"):
         load_config(path)
+
+
+# --- hostile and faulty settings: one line naming the key ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "message"),
+    [
+        ('[llm]\nmodel = "m"\ntimeout_s = nan\n', "llm.timeout_s", "finite"),
+        ('[llm]\nmodel = "m"\ntimeout_s = inf\n', "llm.timeout_s", "finite"),
+        ('[llm]\nmodel = "m"\ntemperature = nan\n', "llm.temperature", "finite"),
+        ('[llm]\nmodel = "m"\nbase_url = "http://::1:8080/v1"\n', "llm.base_url", "brackets"),
+        ('[llm]\nmodel = "m"\nbase_url = "http://h:99999/v1"\n', "llm.base_url", "valid URL"),
+        ('[llm]\nmodel = "m"\nbase_url = "http://10.0.0.5:8080/v1"\n', "llm.base_url", "https"),
+        ('[prompts]\nbuild_system = "a\\u0000b.md"\n', "prompts.build_system", "NUL"),
+        (
+            '[llm]\nmodel = "m"\ncapture_fixtures_dir = "x\\u0000"\n',
+            "llm.capture_fixtures_dir",
+            "NUL",
+        ),
+        ('[prompts]\nbuild_system = "/etc/passwd"\n', "prompts.build_system", "outside"),
+        ('[prompts]\nbuild_system = "../x.md"\n', "prompts.build_system", "allow_outside_project"),
+        (
+            '[llm]\nmodel = "m"\ncapture_fixtures_dir = "/tmp/c"\n',
+            "llm.capture_fixtures_dir",
+            "outside",
+        ),
+        (
+            '[prompts]\nallow_outside_project = "yes"\n',
+            "prompts.allow_outside_project",
+            "true or false",
+        ),
+    ],
+)
+def test_hostile_settings_are_one_line_errors_naming_the_key(
+    tmp_path: Path, toml: str, key: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(toml, path="jaunt.toml", base_dir=tmp_path)
+    text = str(info.value)
+    assert f"key '{key}'" in text
+    assert message in text
+    assert "\n" not in text
+
+
+def test_a_symlink_out_of_the_project_is_refused_without_consent(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("id_rsa", "utf-8")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "bs.md").symlink_to(secret)
+    with pytest.raises(ConfigError, match="outside the project folder"):
+        parse_config('[prompts]\nbuild_system = "bs.md"\n', path="jaunt.toml", base_dir=project)
+    allowed = parse_config(
+        '[prompts]\nbuild_system = "bs.md"\nallow_outside_project = true\n',
+        path="jaunt.toml",
+        base_dir=project,
+    )
+    assert allowed.prompts.build_system == str(project / "bs.md")
+
+
+def test_plain_http_elsewhere_needs_consent_and_loopback_does_not(tmp_path: Path) -> None:
+    for url in ("http://127.0.0.1:8080/v1", "http://localhost/v1", "http://[::1]:9/v1"):
+        config = parse_config(
+            f'[llm]\nmodel = "m"\nbase_url = "{url}"\n', path="jaunt.toml", base_dir=tmp_path
+        )
+        assert config.llm is not None
+        assert config.llm.base_url == url
+    config = parse_config(
+        '[llm]\nmodel = "m"\nbase_url = "http://gpu-box:8080/v1"\nallow_insecure_base_url = true\n',
+        path="jaunt.toml",
+        base_dir=tmp_path,
+    )
+    assert config.llm is not None
+    assert config.llm.allow_insecure_base_url
+
+
+def test_base_url_error_hides_user_info(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(
+            '[llm]\nmodel = "m"\nbase_url = "http://bob:hunter2@gpu-box/v1"\n',
+            path="jaunt.toml",
+            base_dir=tmp_path,
+        )
+    assert "hunter2" not in str(info.value)

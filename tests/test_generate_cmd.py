@@ -117,8 +117,9 @@ def test_every_attempt_failing_exits_1_and_writes_the_last_answer_aside(
     assert out == ""
     assert "pricing: FAILED after 2 attempts" in err
     assert "line 1:" in err  # the syntax error of attempt 2, with its position
-    # The directory reflects this run: no stale success next to the failure.
-    assert not (out_dir / "pricing.py").exists()
+    # A failed run never removes or truncates the last good module (hostile-input issue).
+    assert (out_dir / "pricing.py").read_text("utf-8") == "stale = 1\n"
+    assert "kept the previous pricing.py" in err
     assert (out_dir / "pricing.failed.py").read_text("utf-8") == "def apply_discount(:\n"
 
 

@@ -177,7 +177,7 @@ def test_401_is_a_clear_error_with_one_request(server: FakeOpenAIServer) -> None
     assert "authentication failed" in message
     assert f"${KEY_ENV}" in message
     assert SECRET not in message
-    assert "[API key]" in message
+    assert "***" in message
     assert info.value.__cause__ is None
     assert len(server.requests) == 1
 
@@ -192,7 +192,9 @@ def test_404_unknown_model_is_raised(server: FakeOpenAIServer) -> None:
 def test_server_slower_than_the_timeout(server: FakeOpenAIServer) -> None:
     server.default = Reply(content=GOOD, delay_s=5.0)
     start = time.monotonic()
-    with pytest.raises(GenerationBackendError, match=r"timed out after 0.2 s after 0 SDK retries"):
+    with pytest.raises(
+        GenerationBackendError, match=r"timed out: .*0.2 s deadline.* after 0 SDK retries"
+    ):
         _retry(server, timeout_s=0.2, max_retries=0)
     assert time.monotonic() - start < 4.5  # gave up on its own, not when the server answered
     assert len(server.requests) == 1

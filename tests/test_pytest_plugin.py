@@ -156,6 +156,31 @@ def test_plugin_and_cases_import_without_syrupy() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+def test_snapshot_update_does_not_follow_a_symlink_out_of_the_tests(
+    project: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    victim = outside / "victim.md"
+    victim.write_text("precious\n", encoding="utf-8")
+    folder = project.path / "__snapshots__" / "test_prompts"
+    folder.mkdir(parents=True)
+    (folder / "test_prompts[project-double].md").symlink_to(victim)
+    result = project.runpytest("--snapshot-update")
+    assert victim.read_text(encoding="utf-8") == "precious\n"
+    assert result.ret != 0
+
+
+def test_snapshot_update_does_not_write_into_a_symlinked_folder_outside(
+    project: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    (project.path / "__snapshots__").mkdir()
+    (project.path / "__snapshots__" / "test_prompts").symlink_to(outside)
+    result = project.runpytest("--snapshot-update")
+    assert list(outside.iterdir()) == []
+    assert result.ret != 0
+
+
 def test_a_lint_error_in_the_override_fails_its_case_with_the_lint_line(
     project: pytest.Pytester,
 ) -> None:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from jaunt.promptkit.errors import (
     MissingPlaceholderValuesError,
@@ -31,16 +31,29 @@ from jaunt.promptkit.errors import (
 
 __all__ = ["Placeholder", "Scan", "Template", "scan"]
 
-# A run of backslashes (possibly empty) followed by a double brace, open or close.
-_BRACES = re.compile(r"(\\*)(\{\{|\}\})")
+# A double brace, open or close. The backslashes before it are counted backwards from the
+# brace (never past the previous token), so every character is looked at a bounded number
+# of times: a leading `\\*` in the pattern would rescan a long run of backslashes from each
+# of its positions (quadratic).
+# A well-formed ASCII placeholder is tried first: it is the common case, recognised
+# whole in C (names outside ASCII take the general path, which checks isidentifier()).
+_BRACES = re.compile(r"\{\{[ \t]*(?a:([A-Za-z_]\w*))[ \t]*\}\}|\{\{|\}\}")
+# More syntax errors than this are counted, not kept: a megabyte of `{` would otherwise
+# build half a million error objects.
+MAX_SCAN_ERRORS = 100
 # Just before a stray `}}`: `{name` means the author wrote `{name}}`, one brace short.
 _ONE_BRACE_SHORT = re.compile(r"(?<![{\\])\{[ \t]*([A-Za-z_]\w*)[ \t]*\Z")
+_OPEN_RUN = re.compile(r"\{+")
+_CLOSE_PAIRS = re.compile(r"(?:\}\})+")
 _NAME_THEN_ONE_BRACE = re.compile(r"[ \t]*([A-Za-z_]\w*)[ \t]*\}(?!\})")
 
 
-@dataclass(frozen=True, slots=True)
-class Placeholder:
-    """One ``{{name}}`` occurrence: its name, where it starts (1-based) and its raw text."""
+class Placeholder(NamedTuple):
+    """One ``{{name}}`` occurrence: its name, where it starts (1-based) and its raw text.
+
+    A named tuple, not a dataclass: a template may hold hundreds of thousands of them, and
+    building a tuple costs a fraction of a frozen dataclass's ``__init__``.
+    """
 
     name: str
     line: int
@@ -91,15 +104,30 @@ class _Lines:
 
 
 def scan(text: str, path: str | None = None) -> Scan:
-    """Split ``text`` into literals and placeholders, collecting every syntax error."""
+    """Split ``text`` into literals and placeholders, collecting every syntax error.
+
+    Linear in ``len(text)`` whatever the input (fuzzed; see ``benchmarks/hostile_input.py``).
+    At most :data:`MAX_SCAN_ERRORS` errors are kept; a last one says there are more.
+    """
     literals: list[str] = []
     placeholders: list[Placeholder] = []
     errors: list[TemplateError] = []
+    dropped = False
     lines = _Lines(text)
     current: list[str] = []  # pieces of the literal being built
     raw_start = 0  # start of raw text not yet copied into `current`
+    # Caches that keep the forward searches linear: the end of the line being scanned and
+    # the next `}}` at or after the last search start.
+    line_end = -1
+    next_close = -2
+    size = len(text)
+    line_no, line_start, line_pos = 1, 0, 0
 
     def error(offset: int, message: str) -> None:
+        nonlocal dropped
+        if len(errors) >= MAX_SCAN_ERRORS:
+            dropped = True
+            return
         line, column = lines.at(offset)
         errors.append(TemplateError(message, path=path, line=line, column=column))
 
@@ -108,23 +136,49 @@ def scan(text: str, path: str | None = None) -> Scan:
             current.append(text[raw_start:end])
 
     pos = 0
+    search = _BRACES.search
+    append = current.append
     while True:
-        m = _BRACES.search(text, pos)
+        m = search(text, pos)
         if m is None:
             break
-        backslashes = len(m.group(1))
-        brace_at = m.start(2)
-        braces = m.group(2)
+        brace_at = m.start()
+        name = m.group(1)
+        if name is not None and (brace_at == pos or text[brace_at - 1] != "\\"):
+            # Fast path: `{{name}}` with no backslash before it.
+            if brace_at > raw_start:
+                append(text[raw_start:brace_at])
+            newlines = text.count("\n", line_pos, brace_at)
+            if newlines:
+                line_no += newlines
+                line_start = text.rfind("\n", line_pos, brace_at) + 1
+            line_pos = brace_at
+            pos = raw_start = m.end()
+            placeholders.append(
+                Placeholder(name, line_no, brace_at - line_start + 1, brace_at, text[brace_at:pos])
+            )
+            literals.append("".join(current))
+            current.clear()
+            continue
+        braces = text[brace_at : brace_at + 2]
+        start = brace_at
+        while start > pos and text[start - 1] == "\\":
+            start -= 1
+        backslashes = brace_at - start
         chunk_start = raw_start
-        flush_raw(m.start())
-        current.append("\\" * (backslashes // 2))
+        if start > raw_start:
+            append(text[raw_start:start])
+        if backslashes > 1:
+            append("\\" * (backslashes // 2))
         pos = raw_start = brace_at + 2
         if backslashes % 2:  # escaped: a literal pair of braces
-            current.append(braces)
+            append(braces)
             continue
         if braces == "}}":  # a closing pair with no opening: plain text, unless `{name}}`
             short = (
-                _ONE_BRACE_SHORT.search(text, chunk_start, brace_at) if not backslashes else None
+                _ONE_BRACE_SHORT.search(text, chunk_start, brace_at)
+                if not backslashes and len(errors) < MAX_SCAN_ERRORS
+                else None
             )
             if short:
                 error(
@@ -133,12 +187,29 @@ def scan(text: str, path: str | None = None) -> Scan:
                     f"'{{{{{short.group(1)}}}}}' for a placeholder",
                 )
             current.append(braces)
+            # The pairs right after it are plain text too (nothing stands between them).
+            more = _CLOSE_PAIRS.match(text, pos)
+            if more:
+                append(more.group())
+                pos = raw_start = more.end()
             continue
-        line_end = text.find("\n", brace_at + 2)
-        if line_end == -1:
-            line_end = len(text)
-        close = text.find("}}", brace_at + 2, line_end)
+        if line_end < brace_at:
+            line_end = text.find("\n", brace_at + 2)
+            if line_end == -1:
+                line_end = size
+        if next_close != -1 and next_close < brace_at + 2:
+            next_close = text.find("}}", brace_at + 2)
+        close = next_close if 0 <= next_close < line_end else -1
         if close == -1:
+            if len(errors) >= MAX_SCAN_ERRORS:  # past the cap: skip building the message
+                dropped = True
+                # Every further `{{` of a run of braces on this line is unclosed too: take
+                # the whole run at once instead of one loop turn per pair.
+                run = _OPEN_RUN.match(text, brace_at).end() - brace_at  # type: ignore[union-attr]
+                pairs = run - run % 2
+                append(text[brace_at : brace_at + pairs])
+                pos = raw_start = brace_at + pairs
+                continue
             near = _NAME_THEN_ONE_BRACE.match(text, brace_at + 2, line_end)
             if near:
                 error(brace_at, f"placeholder '{{{{{near.group(1)}}}' is missing a closing '}}'")
@@ -154,12 +225,19 @@ def scan(text: str, path: str | None = None) -> Scan:
         elif not name.isidentifier():
             error(
                 brace_at,
-                f"invalid placeholder '{raw}': a name must be a Python identifier"
+                f"invalid placeholder '{_excerpt(raw)}': a name must be a Python identifier"
                 r" (write '\{{' for a literal '{{')",
             )
         else:
-            line, column = lines.at(brace_at)
-            placeholders.append(Placeholder(name, line, column, brace_at, raw))
+            # _Lines.at inlined: this is the hot path of a template full of placeholders.
+            newlines = text.count("\n", line_pos, brace_at)
+            if newlines:
+                line_no += newlines
+                line_start = text.rfind("\n", line_pos, brace_at) + 1
+            line_pos = brace_at
+            placeholders.append(
+                Placeholder(name, line_no, brace_at - line_start + 1, brace_at, raw)
+            )
             literals.append("".join(current))
             current.clear()
             continue
@@ -167,7 +245,22 @@ def scan(text: str, path: str | None = None) -> Scan:
     flush_raw(len(text))
     literals.append("".join(current))
     errors.sort(key=lambda e: (e.line, e.column))
+    if dropped:
+        last = errors[-1]
+        errors.append(
+            TemplateError(
+                f"... and more syntax errors (only the first {MAX_SCAN_ERRORS} are reported)",
+                path=path,
+                line=last.line,
+                column=last.column,
+            )
+        )
     return Scan(tuple(literals), tuple(placeholders), tuple(errors))
+
+
+def _excerpt(raw: str, limit: int = 60) -> str:
+    """A long bad placeholder shown by its start and end, not whole in the error line."""
+    return raw if len(raw) <= limit else f"{raw[: limit // 2]}...{raw[-limit // 2 :]}"
 
 
 # Templates with more placeholders than this render through a list skeleton instead of

@@ -50,6 +50,15 @@ class Reply:
     completion_tokens: int | None = None
     cached_tokens: int = 0
     no_choices: bool = False
+    # Hostile or broken servers: ``body`` replaces the whole JSON body (any shape, e.g.
+    # ``{"choices": "x"}``); ``raw_body`` is sent as bytes with ``content_type`` (an HTML
+    # page, truncated JSON). ``drip_bytes``/``drip_interval_s`` send the body a few bytes
+    # at a time, each piece well inside any per-read timeout.
+    body: Any = None
+    raw_body: bytes | None = None
+    content_type: str = "application/json"
+    drip_bytes: int = 0
+    drip_interval_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -223,6 +232,8 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 server._sleep(reply.delay_s)
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
+            elif reply.raw_body is not None:
+                self._send(reply.status, reply.raw_body, reply=reply)
             elif reply.status != 200:
                 error_type = "rate_limit_error" if reply.status == 429 else "api_error"
                 self._send(
@@ -230,21 +241,37 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                     {"error": {"message": reply.error_message, "type": error_type, "code": None}},
                     {"retry-after-ms": str(reply.retry_after_ms)},
                 )
+            elif reply.body is not None:
+                self._send(200, reply.body, reply=reply)
             else:
-                self._send(200, server.completion_body(reply, body))
+                self._send(200, server.completion_body(reply, body), reply=reply)
 
         def _send(
-            self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+            self,
+            status: int,
+            payload: Any,
+            headers: dict[str, str] | None = None,
+            *,
+            reply: Reply | None = None,
         ) -> None:
-            data = json.dumps(payload).encode("utf-8")
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
+            content_type = reply.content_type if reply is not None else "application/json"
             try:
                 self.send_response(status)
-                self.send_header("content-type", "application/json")
+                self.send_header("content-type", content_type)
                 self.send_header("content-length", str(len(data)))
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(data)
+                if reply is None or reply.drip_bytes <= 0:
+                    self.wfile.write(data)
+                    return
+                for start in range(0, len(data), reply.drip_bytes):
+                    if server._stopping.is_set():
+                        return
+                    self.wfile.write(data[start : start + reply.drip_bytes])
+                    self.wfile.flush()
+                    server._sleep(reply.drip_interval_s)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout test); nothing to tell it
 

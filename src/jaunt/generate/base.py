@@ -14,7 +14,6 @@ the default fills what ``generate_module`` alone can tell (the source, or the an
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -27,9 +26,10 @@ from jaunt.promptkit.context import (
     build_error_context,
 )
 from jaunt.promptkit.errors import ModelAnswerError
+from jaunt.promptkit.scrub import scrubbed_logger
 from jaunt.validation import MAX_SOURCE_CHARS, validate_generated_source
 
-logger = logging.getLogger("jaunt.generate")
+logger = scrubbed_logger("jaunt.generate")
 
 
 @dataclass

@@ -9,8 +9,18 @@
   is a :class:`~jaunt.errors.GenerationBackendError`; jaunt never retries it.
 * A truncated answer (``finish_reason == "length"``), an empty one or a refusal is a
   :class:`~jaunt.errors.ModelAnswerError`: a failed attempt, with an error that says why.
+* One deadline per HTTP request (``llm.timeout_s``) covers connecting, sending and reading
+  the whole answer, so a server that trickles its answer a few bytes at a time is cut off
+  like a silent one (the SDK's per-read timeout alone would wait forever). Each SDK retry
+  gets its own deadline.
+* The body of a 200 is read raw and checked field by field
+  (:mod:`jaunt.generate.answer`): an HTML page, bad JSON or wrong types are a failed
+  attempt saying what was wrong, never a traceback.
 * The API key is read from the variable ``llm.api_key_env`` names and handed to the SDK;
-  jaunt keeps no copy, and scrubs it from any server message it passes on.
+  jaunt keeps no copy of its own and registers it with the scrubber
+  (:mod:`jaunt.promptkit.scrub`), so no message, log line or file shows it.
+* ``base_url`` must be ``https://`` or a loopback address unless
+  ``llm.allow_insecure_base_url`` says otherwise: prompts hold the user's source.
 * The HTTP client is injectable, the way httpx users do it: pass an ``openai.AsyncOpenAI``
   (``client=``) or an httpx transport (``transport=``, e.g. ``httpx.MockTransport``).
 * Every attempt returns an :class:`~jaunt.generate.base.AttemptRecord` to the retry loop:
@@ -21,23 +31,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-import logging
+import functools
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from jaunt.generate.answer import parse_completion
 from jaunt.generate.base import AttemptRecord, GeneratorBackend, ModuleSpecContext, TokenUsage
 from jaunt.generate.extract import extract_python_code
 from jaunt.promptkit.capture import capture_attempt, capture_directory
 from jaunt.promptkit.errors import ConfigError, GenerationBackendError, ModelAnswerError
 from jaunt.promptkit.messages import Message, render_messages
+from jaunt.promptkit.scrub import register_secret, scrub, scrub_url, scrubbed_logger
 from jaunt.promptkit.settings import (
     BASE_URL_SCHEMES,
     SUPPORTED_PROVIDERS,
     LLMConfig,
     PromptsConfig,
+    api_key_env_problem,
+    is_loopback_host,
     llm_settings,
 )
 from jaunt.promptkit.template_set import TemplateSet, load_set_from_config
@@ -45,11 +60,56 @@ from jaunt.promptkit.template_set import TemplateSet, load_set_from_config
 if TYPE_CHECKING:
     import httpx2
     import openai
-    from openai.types.chat import ChatCompletion
 
-logger = logging.getLogger("jaunt.generate.openai")
+logger = scrubbed_logger("jaunt.generate.openai")
 
 OPENAI_HOST = "api.openai.com"
+# Answers longer than this are extracted in a worker thread, off the event loop.
+THREAD_EXTRACT_CHARS = 64_000
+_SDK_LOGGERS = ("openai", "openai._base_client", "httpx2", "httpx")
+# What one SDK retry may wait before trying again (its backoff, or a server's Retry-After).
+_RETRY_WAIT_ALLOWANCE_S = 60.0
+# How much of a server's error message an error line quotes.
+_SERVER_MESSAGE_CHARS = 300
+
+
+def deadline_http_client(deadline_s: float, **kwargs: Any) -> httpx2.AsyncClient:
+    """An HTTP client for the SDK whose every request must finish within ``deadline_s``.
+
+    ``kwargs`` go to the SDK's default client (e.g. ``transport=`` for a test transport).
+    """
+    client: httpx2.AsyncClient = _deadline_client_class()(deadline_s=deadline_s, **kwargs)
+    return client
+
+
+@functools.cache
+def _deadline_client_class() -> Any:
+    """The SDK's default HTTP client with one deadline around each whole request.
+
+    Built on first use so that importing this module imports neither openai nor httpx2.
+    A client subclass (not a transport) keeps the SDK's proxy and connection settings.
+    The SDK sends a non-streaming request with ``stream=False``, so ``send`` returns only
+    once the whole body is read: the deadline covers connect, send and every read.
+    """
+    import httpx2
+    import openai
+
+    class DeadlineClient(openai.DefaultAsyncHttpxClient):
+        def __init__(self, *, deadline_s: float, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.deadline_s = deadline_s
+
+        async def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
+            try:
+                async with asyncio.timeout(self.deadline_s):
+                    return await super().send(request, **kwargs)
+            except TimeoutError:
+                # An httpx timeout: the SDK retries it and reports APITimeoutError.
+                raise httpx2.ReadTimeout(
+                    f"no complete answer within {self.deadline_s:g} s", request=request
+                ) from None
+
+    return DeadlineClient
 
 
 def token_limit_field(llm: LLMConfig, base_url: str) -> str:
@@ -114,6 +174,9 @@ class OpenAIBackend(GeneratorBackend):
                 f"[llm] provider {llm.provider!r} is not supported by OpenAIBackend "
                 f"(supported: {', '.join(SUPPORTED_PROVIDERS)})"
             )
+        # The SDK's own debug records pass the scrubber too (filters act per logger).
+        for name in _SDK_LOGGERS:
+            scrubbed_logger(name)
         self.templates = templates if templates is not None else load_set_from_config(prompts)
         import openai  # here, not at module top: importing jaunt stays light
 
@@ -121,14 +184,32 @@ class OpenAIBackend(GeneratorBackend):
         self._owns_client = client is None
         if client is None:
             client = self._make_client(llm, transport)
+        else:
+            key = getattr(client, "api_key", None)
+            if isinstance(key, str) and key:
+                register_secret(key)
         self._client = client
-        self.base_url = str(self._client.base_url)
-        if self._client.base_url.scheme not in BASE_URL_SCHEMES:
+        # Shown in progress lines, errors and repr: never with user:password@.
+        self.base_url = scrub_url(str(self._client.base_url))
+        url = self._client.base_url
+        if url.scheme not in BASE_URL_SCHEMES:
             # Caught here, not after the SDK's retries as a vague "Connection error."
             raise ConfigError(
                 f"base URL {self.base_url!r} is not an http:// or https:// URL "
                 "(set by [llm] base_url or the OPENAI_BASE_URL variable)"
             )
+        if (
+            url.scheme == "http"
+            and not llm.allow_insecure_base_url
+            and not is_loopback_host(url.host)
+        ):
+            # Prompts carry the user's source and the key: plain http only on this machine.
+            raise ConfigError(
+                f"base URL {self.base_url!r} is plain http:// to another machine: prompts and "
+                "the API key would travel unencrypted. Use https://, a loopback address, or "
+                "set [llm] allow_insecure_base_url = true"
+            )
+        self.max_answer_bytes = llm.max_answer_bytes
         self.token_limit_field = token_limit_field(llm, self.base_url)
 
     @staticmethod
@@ -137,6 +218,9 @@ class OpenAIBackend(GeneratorBackend):
     ) -> openai.AsyncOpenAI:
         import openai
 
+        problem = api_key_env_problem(llm.api_key_env)
+        if problem:
+            raise ConfigError(f"[llm] api_key_env {problem}")
         api_key = os.environ.get(llm.api_key_env, "").strip()
         if not api_key:
             # jaunt's wording first (its users and tests know it), then what it must hold.
@@ -145,10 +229,11 @@ class OpenAIBackend(GeneratorBackend):
                 f"<project_root>/.env (environment variable {llm.api_key_env} is not set or "
                 f"empty; it must hold the API key: [llm] api_key_env = {llm.api_key_env!r})"
             )
-        # The SDK's own defaults (limits, redirects), over the caller's transport.
-        http_client = (
-            None if transport is None else openai.DefaultAsyncHttpxClient(transport=transport)
-        )
+        register_secret(api_key)
+        # The SDK's own defaults (limits, redirects), one deadline per whole request, over
+        # the caller's transport if any.
+        options: dict[str, Any] = {} if transport is None else {"transport": transport}
+        http_client = deadline_http_client(llm.timeout_s, **options)
         # base_url None lets the SDK apply OPENAI_BASE_URL, then its default.
         return openai.AsyncOpenAI(
             api_key=api_key,
@@ -228,7 +313,12 @@ class OpenAIBackend(GeneratorBackend):
         )
         if chat.problem is not None:
             return dataclasses.replace(record, errors=[chat.problem])
-        code = extract_python_code(chat.content or "")
+        content = chat.content or ""
+        if len(content) > THREAD_EXTRACT_CHARS:
+            # Keeps a huge (or hostile) answer from stalling every other request on the loop.
+            code = await asyncio.to_thread(extract_python_code, content)
+        else:
+            code = extract_python_code(content)
         if not code:
             return dataclasses.replace(
                 record, errors=["the model's answer held no code (empty after extraction)"]
@@ -274,77 +364,116 @@ class OpenAIBackend(GeneratorBackend):
             request["temperature"] = self.llm.temperature
         if self.llm.seed is not None:
             request["seed"] = self.llm.seed
+        size = sum(len(m["content"]) for m in messages)
+        limit = self.llm.max_request_chars
+        if limit and size > limit:
+            # Not the model's fault and not worth a retry: raised, and nothing is sent.
+            raise GenerationBackendError(
+                f"the request's messages hold {size:,} characters, over the limit of "
+                f"{limit:,} ([llm] max_request_chars): nothing was sent"
+            )
         logger.debug(
             "request to %s: model %s, %d messages, %d characters",
             self.base_url,
             self.llm.model,
             len(messages),
-            sum(len(m["content"]) for m in messages),
+            size,
         )
         try:
-            response: ChatCompletion = await self._client.chat.completions.create(**request)
-        except openai.APIError as exc:
+            # The per-request deadline lives in the HTTP client; this backstop bounds the
+            # whole call (every SDK retry and its wait) even with a client that lacks it.
+            async with asyncio.timeout(self._call_deadline_s()):
+                raw = await self._client.chat.completions.with_raw_response.create(**request)
+        except openai.OpenAIError as exc:
             raise self._backend_error(exc) from None
-        usage: TokenUsage | None = None
-        if response.usage is not None:
-            details = response.usage.prompt_tokens_details
-            usage = TokenUsage(
-                prompt_tokens=response.usage.prompt_tokens,
-                completion_tokens=response.usage.completion_tokens,
-                total_tokens=response.usage.total_tokens,
-                cached_prompt_tokens=(details.cached_tokens or 0) if details else 0,
+        except TimeoutError:
+            raise GenerationBackendError(
+                f"request to {self.base_url} (model {self.llm.model!r}) got no answer within "
+                f"{self._call_deadline_s():g} s, the bound of all its SDK attempts "
+                f"([llm] timeout_s x (max_retries + 1) plus retry waits)"
+            ) from None
+        try:
+            completion = parse_completion(
+                raw.content,
+                content_type=raw.headers.get("content-type", ""),
+                max_bytes=self.max_answer_bytes,
             )
-        if not response.choices:
+        except ModelAnswerError as exc:
+            # Not a chat completion at all: a failed attempt saying what was wrong.
+            return _ChatAnswer(None, problem=str(exc))
+        usage = completion.usage
+        if not completion.has_choice:
             return _ChatAnswer(
                 None, usage=usage, problem="the server returned no answer (no choices)"
             )
-        choice = response.choices[0]
-        message = choice.message
-        answer = _ChatAnswer(message.content, choice.finish_reason, usage)
-        if getattr(message, "refusal", None):
-            problem = f"the model refused: {message.refusal}"
-        elif choice.finish_reason == "length":
+        answer = _ChatAnswer(completion.content, completion.finish_reason, usage)
+        if completion.refusal:
+            problem = f"the model refused: {self._scrub(completion.refusal)}"
+        elif completion.finish_reason == "length":
             problem = (
                 "the answer was cut off at the output token limit "
                 f"({self.token_limit_field}={self.llm.max_output_tokens}, "
                 "finish_reason 'length'): write the complete module more concisely"
             )
-        elif choice.finish_reason == "content_filter":
+        elif completion.finish_reason == "content_filter":
             problem = "the answer was stopped by the provider's content filter"
-        elif message.content is None or not message.content.strip():
-            problem = f"the model's answer was empty (finish_reason {choice.finish_reason!r})"
+        elif completion.content is None or not completion.content.strip():
+            problem = f"the model's answer was empty (finish_reason {completion.finish_reason!r})"
         else:
             return answer
         return dataclasses.replace(answer, problem=problem)
 
-    def _backend_error(self, exc: openai.APIError) -> GenerationBackendError:
+    def _call_deadline_s(self) -> float:
+        # With slack, so that the per-request deadline (the clearer error) fires first.
+        attempts = self.llm.max_retries + 1
+        return (
+            self.llm.timeout_s * attempts * 1.1
+            + 1.0
+            + _RETRY_WAIT_ALLOWANCE_S * self.llm.max_retries
+        )
+
+    def _backend_error(self, exc: openai.OpenAIError) -> GenerationBackendError:
         openai = self._openai
         where = f"{self.base_url} (model {self.llm.model!r})"
-        retries = (
-            f"after {self.llm.max_retries} SDK retr{'y' if self.llm.max_retries == 1 else 'ies'}"
-        )
+        n = self.llm.max_retries
+        retries = f"after {n} SDK retr{'y' if n == 1 else 'ies'}"
+        said = _one_line(getattr(exc, "message", "") or str(exc))
         if isinstance(exc, openai.APITimeoutError):
-            text = f"request to {where} timed out after {self.llm.timeout_s:g} s {retries}"
+            text = (
+                f"request to {where} timed out: no complete answer within the "
+                f"{self.llm.timeout_s:g} s deadline ([llm] timeout_s bounds connect, send and "
+                f"the whole answer of each request), {retries}"
+            )
         elif isinstance(exc, openai.APIConnectionError):
-            text = f"cannot connect to {where} {retries}: {exc.message}"
+            text = f"cannot connect to {where} {retries}: {said}"
         elif isinstance(exc, openai.AuthenticationError):
             text = (
                 f"authentication failed at {where} (HTTP 401): check the API key in "
-                f"${self.llm.api_key_env}. Server said: {exc.message}"
+                f"${self.llm.api_key_env}. Server said: {said}"
+            )
+        elif isinstance(exc, openai.RateLimitError):
+            # The SDK's retries are spent: say so, whatever the server suggests.
+            text = (
+                f"rate limited (HTTP 429) by {where}; gave up {retries} (raise [llm] "
+                f"max_retries or try again later). Server said: {said}"
             )
         elif isinstance(exc, openai.APIStatusError):
             persisted = (
-                f" {retries}"
-                if exc.status_code in (408, 409, 429) or exc.status_code >= 500
-                else ""
+                f" {retries}" if exc.status_code in (408, 409) or exc.status_code >= 500 else ""
             )
-            text = f"HTTP {exc.status_code} from {where}{persisted}: {exc.message}"
+            text = f"HTTP {exc.status_code} from {where}{persisted}: {said}"
         else:
-            text = f"request to {where} failed: {exc.message}"
+            text = f"request to {where} failed: {said}"
         return GenerationBackendError(self._scrub(text))
 
     def _scrub(self, text: str) -> str:
         key = self._client.api_key
-        if isinstance(key, str) and key:
-            text = text.replace(key, "[API key]")
-        return text
+        return scrub(text, [key] if isinstance(key, str) else [])
+
+
+def _one_line(text: str) -> str:
+    """A server's message on one line, bounded (an HTML error page is not a message)."""
+    flat = " ".join(text.split())
+    if len(flat) > _SERVER_MESSAGE_CHARS:
+        flat = flat[: _SERVER_MESSAGE_CHARS - 3] + "..."
+    return flat

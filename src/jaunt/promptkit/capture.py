@@ -11,19 +11,19 @@ Capture never breaks generation: a failure to write is logged and generation goe
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from jaunt.promptkit.context import AttemptRecord, ModuleSpecContext
+from jaunt.promptkit.files import atomic_write
 from jaunt.promptkit.fixtures import FIXTURE_SUFFIX, dump_fixture
+from jaunt.promptkit.scrub import scrub, scrubbed_logger
 
 CAPTURE_ENV = "JAUNT_CAPTURE_FIXTURES"
 
-logger = logging.getLogger("jaunt.promptkit.capture")
+logger = scrubbed_logger("jaunt.promptkit.capture")
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -53,18 +53,17 @@ def capture_context(
     description = f"Captured from a real run of {ctx.generated_module}" + (
         f", attempt {attempt}" if attempt > 1 else ""
     )
-    # Write then rename: concurrent generations never leave a half-written fixture.
-    partial = path.with_name(f".{path.name}.{os.getpid()}.{id(ctx)}.tmp")
     try:
         # Encoding first: text TOML cannot hold (a lone surrogate) fails before any file exists.
-        data = dump_fixture(ctx, list(error_context), description=description).encode("utf-8")
+        # Scrubbed: an error context may quote an answer that echoed the key back.
+        text = scrub(dump_fixture(ctx, list(error_context), description=description))
+        data = text.encode("utf-8")
         directory.mkdir(parents=True, exist_ok=True)
-        partial.write_bytes(data)
-        os.replace(partial, path)
+        # Write then rename: concurrent generations never leave a half-written fixture, and
+        # a symlink never leads the write out of the capture folder.
+        atomic_write(path, data, within=directory)
     except (OSError, ValueError) as exc:
         logger.warning("could not capture fixture %s: %s", path, exc)
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
         return None
     logger.info("captured fixture %s", path)
     return path

@@ -230,6 +230,8 @@ def parse_fixture(text: str, *, path: str, name: str | None = None) -> Fixture:
             last_line = len(text.splitlines()) or 1
             message = message.replace("(at end of document)", f"(at end of file, line {last_line})")
         raise reader.fail(None, f"invalid TOML: {message}") from None
+    except RecursionError:
+        raise reader.fail(None, "invalid TOML: arrays or tables nested too deeply") from None
     for unknown in sorted(set(data) - _TOP_KEYS):
         raise reader.fail(unknown, f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})")
     for key in _REQUIRED_TOP:
@@ -296,7 +298,10 @@ def fixture_paths(directory: str | os.PathLike[str]) -> list[Path]:
     root = Path(directory)
     if not root.is_dir():
         raise FixtureError("fixture directory not found", path=str(root))
-    return sorted(p for p in root.iterdir() if p.suffix == FIXTURE_SUFFIX and p.is_file())
+    # Anything named *.toml but a folder is kept: reading a dangling or looping symlink, a
+    # FIFO or a device reports the problem (a finding) instead of the file silently
+    # vanishing from the run.
+    return sorted(p for p in root.iterdir() if p.suffix == FIXTURE_SUFFIX and not p.is_dir())
 
 
 def load_fixture_dir(directory: str | os.PathLike[str]) -> list[Fixture]:

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from jaunt.generate.base import AttemptObserver, GenerationResult, GeneratorBackend
 from jaunt.promptkit.errors import ConfigError
+from jaunt.promptkit.files import atomic_write
 from jaunt.promptkit.fixtures import Fixture
-from jaunt.promptkit.settings import JauntConfig, LLMConfig
+from jaunt.promptkit.settings import JauntConfig, LLMConfig, api_key_env_problem
 from jaunt.promptkit.template_set import TemplateSet
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def make_backend(llm: LLMConfig, templates: TemplateSet) -> OpenAIBackend:
     try:
         return OpenAIBackend(llm, templates=templates)
     except ConfigError as exc:
-        if llm.base_url is None:
+        if llm.base_url is None or api_key_env_problem(llm.api_key_env):
             raise
         # A local server ignores the key, but the SDK (and jaunt) still want one set.
         raise ConfigError(
@@ -106,17 +107,20 @@ def module_text(source: str) -> str:
 def write_module(out_dir: Path, run: FixtureRun) -> Path | None:
     """Write the run's module to ``out_dir``: ``<fixture>.py``, or ``<fixture>.failed.py``.
 
-    The failed file holds the last attempt's code of a run that never validated. The
-    folder shows the last run only: the other file of this fixture is removed. Returns the
-    file written (``None``: no attempt produced code).
+    Each file is written whole or not at all (:func:`~jaunt.promptkit.files.atomic_write`,
+    never through a symlink out of ``out_dir``). A validated module replaces
+    ``<fixture>.py`` and removes a stale ``.failed.py``; a run that never validated writes
+    its last attempt's code to ``<fixture>.failed.py`` and never removes or truncates the
+    last good module. Returns the file written (``None``: no attempt produced code).
     """
     name, result = run.fixture.name, run.result
     out_dir.mkdir(parents=True, exist_ok=True)
     good, bad = out_dir / f"{name}.py", out_dir / f"{name}.failed.py"
-    (bad if result.ok else good).unlink(missing_ok=True)
     source = result.last_source
+    if result.ok:
+        atomic_write(good, module_text(source or ""), within=out_dir)
+        bad.unlink(missing_ok=True)
+        return good
     if source is None:
         return None
-    target = good if result.ok else bad
-    target.write_text(module_text(source), encoding="utf-8")
-    return target
+    return atomic_write(bad, module_text(source), within=out_dir)

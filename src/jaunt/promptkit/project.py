@@ -146,12 +146,26 @@ class Project:
                 )
             if found not in paths:
                 paths.append(found)
+        check_unique_names(paths)
         return paths
 
     def describe(self) -> str:
         """One line saying what was found, for ``--help``-level diagnostics and reports."""
         config = str(self.config_path) if self.config_path else f"no {CONFIG_FILE_NAME}"
         return f"project {self.root} ({config}), set {self.set_source.name}"
+
+
+def check_unique_names(paths: Sequence[Path]) -> None:
+    """Two fixtures of one run may not share a name: their outputs would overwrite each other."""
+    seen: dict[str, Path] = {}
+    for path in paths:
+        name = path.name.removesuffix(FIXTURE_SUFFIX)
+        if name in seen:
+            raise ProjectError(
+                f"two fixtures are named {name!r}: {display_path(seen[name])} and "
+                f"{display_path(path)} (their outputs would overwrite each other; rename one)"
+            )
+        seen[name] = path
 
 
 def _under(start: Path, path: str | os.PathLike[str]) -> Path:

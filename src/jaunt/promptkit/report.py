@@ -7,12 +7,10 @@ CLI passes colour for a terminal), applied after padding, so columns line up eit
 from __future__ import annotations
 
 import difflib
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from jaunt.promptkit.files import display_path
+from jaunt.promptkit.files import atomic_write, display_path
 from jaunt.promptkit.lint import Finding
 from jaunt.promptkit.prefix import PrefixReport
 from jaunt.promptkit.session import Failed, LoadedSet, Outcome, Rendered
@@ -192,7 +190,8 @@ def write_output(out_dir: Path, rendered: Rendered) -> bool:
     """Write ``<out>/<fixture>.md`` atomically; False when it already held this text.
 
     Atomic so that an editor reloading the file never sees half of it; bytes exactly as the
-    snapshot stores them (no newline translation).
+    snapshot stores them (no newline translation). A target that a symlink leads out of
+    ``out_dir`` raises :class:`~jaunt.promptkit.files.UnsafePathError` (an ``OSError``).
     """
     target = out_dir / f"{rendered.name}.md"
     data = rendered.markdown.encode("utf-8")
@@ -201,13 +200,6 @@ def write_output(out_dir: Path, rendered: Rendered) -> bool:
             return False
     except OSError:
         pass
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{rendered.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Never through a symlink that leads out of the output folder.
+    atomic_write(target, data, within=out_dir)
     return True

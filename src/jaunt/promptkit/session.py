@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from jaunt.promptkit.errors import FixtureError, TemplateError, TemplateSyntaxError
-from jaunt.promptkit.files import display_path
+from jaunt.promptkit.files import display_path, safe_resolve
 from jaunt.promptkit.fixtures import Fixture, fixture_paths, load_fixture
 from jaunt.promptkit.lint import Finding, lint_set_source
 from jaunt.promptkit.messages import Message, messages_to_markdown, render_messages
@@ -64,9 +64,11 @@ class LoadedSet:
 
     def kind_findings(self, kind: Kind) -> list[Finding]:
         paths = {
-            self.source.path_of(n).resolve() for n in TEMPLATE_NAMES if kind_of_template(n) == kind
+            safe_resolve(self.source.path_of(n))
+            for n in TEMPLATE_NAMES
+            if kind_of_template(n) == kind
         }
-        return [f for f in self.findings if Path(f.path).resolve() in paths]
+        return [f for f in self.findings if safe_resolve(f.path) in paths]
 
 
 def load_set(source: SetSource) -> LoadedSet:
@@ -190,7 +192,7 @@ class AuthoringSession:
         """Load the set and every fixture, render them all; outcomes in fixture order."""
         self.loaded = load_set(self.source)
         paths = self.fixture_files or fixture_paths(self.fixtures_dir)
-        self.fixtures = {p.resolve(): self._load(p) for p in paths}
+        self.fixtures = {safe_resolve(p): self._load(p) for p in paths}
         self.outcomes = {}
         for fixture in self.fixtures.values():
             self._render(fixture)
@@ -218,12 +220,13 @@ class AuthoringSession:
 
     def reload_fixture(self, path: Path) -> Outcome | None:
         """Re-read one fixture file; ``None`` when it is gone or not one this session renders."""
-        key = path.resolve()
+        key = safe_resolve(path)
         if key not in self.fixtures and not (
-            self.follows_dir and key.parent == self.fixtures_dir.resolve()
+            self.follows_dir and key.parent == safe_resolve(self.fixtures_dir)
         ):
             return None
-        if not path.exists():
+        # A dangling or looping symlink is still there (and reported when read).
+        if not path.exists() and not path.is_symlink():
             gone = self.fixtures.pop(key, None)
             if gone is not None:
                 self.outcomes.pop(gone.name, None)

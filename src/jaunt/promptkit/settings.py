@@ -8,7 +8,10 @@ Other tables of ``jaunt.toml`` belong to the rest of jaunt and are ignored here;
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +20,7 @@ from urllib.parse import urlsplit
 
 from jaunt.promptkit.errors import ConfigError
 from jaunt.promptkit.files import read_text, toml_type
+from jaunt.promptkit.scrub import scrub_url
 from jaunt.validation import MAX_SOURCE_CHARS
 
 CONFIG_FILE_NAME = "jaunt.toml"
@@ -31,6 +35,64 @@ BASE_URL_SCHEMES = ("http", "https")
 DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_OUTPUT_TOKENS = 16384
+# A generated module is tens of kilobytes; a body past this is a broken or hostile server.
+DEFAULT_MAX_ANSWER_BYTES = 2_000_000
+# Beyond any model's context window (about 500,000 tokens): a request this large is a
+# mistake (a runaway fixture or template) that would only cost money to be refused.
+DEFAULT_MAX_REQUEST_CHARS = 2_000_000
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def api_key_env_problem(name: str) -> str:
+    """Why ``name`` is not a usable ``api_key_env`` ("" when it is); never quotes a key."""
+    if not name.strip():
+        return "must name an environment variable"
+    if not _ENV_NAME.fullmatch(name):
+        # Most likely the key itself was pasted here: do not echo it anywhere.
+        return (
+            "must be the NAME of an environment variable holding the key (letters, digits "
+            "and _), not the key itself; the value is not shown"
+        )
+    return ""
+
+
+def base_url_problem(url: str, *, allow_insecure: bool = False) -> str:
+    """Why ``url`` cannot be a base URL ("" when it can); never quotes user-info."""
+    shown = scrub_url(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  # raises ValueError for a bad port or an unbracketed IPv6
+    except ValueError:
+        return (
+            f"{shown!r} is not a valid URL (an IPv6 address needs brackets, e.g. "
+            "http://[::1]:8080/v1)"
+        )
+    if parts.scheme not in BASE_URL_SCHEMES:
+        return f"must be an http:// or https:// URL (e.g. http://127.0.0.1:8080/v1), not {shown!r}"
+    if not parts.hostname:
+        return f"{shown!r} names no host"
+    if parts.scheme == "http" and not allow_insecure and not is_loopback_host(parts.hostname):
+        return (
+            f"{shown!r} is plain http:// to another machine: prompts and the API key would "
+            "travel unencrypted. Use https://, a loopback address, or set "
+            "[llm] allow_insecure_base_url = true"
+        )
+    return ""
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ``::1``)."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -74,6 +136,12 @@ class LLMConfig:
     seed: int | None = None
     token_limit_param: TokenLimitParam = "auto"
     capture_fixtures_dir: str = ""
+    # Bodies larger than this are a failed attempt (0: no limit).
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
+    # Plain http:// to a host that is not loopback is refused unless this is set.
+    allow_insecure_base_url: bool = False
+    # Requests whose messages hold more characters than this are not sent (0: no limit).
+    max_request_chars: int = DEFAULT_MAX_REQUEST_CHARS
 
 
 # Inside jaunt, the settings jaunt's own ``LLMConfig`` does not carry take these values
@@ -151,6 +219,8 @@ def parse_config(text: str, *, path: str, base_dir: str | os.PathLike[str]) -> J
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message already ends in "(at line L, column C)".
         raise ConfigError(f"invalid TOML: {exc}", path=path) from None
+    except RecursionError:
+        raise ConfigError("invalid TOML: arrays or tables nested too deeply", path=path) from None
     reader = _Reader(path, Path(base_dir).absolute())
     llm_table = reader.table(data, "llm")
     prompts_table = reader.table(data, "prompts")
@@ -184,8 +254,13 @@ _LLM_KEYS = (
     "seed",
     "token_limit_param",
     "capture_fixtures_dir",
+    "max_answer_bytes",
+    "max_request_chars",
+    "allow_insecure_base_url",
+    "allow_outside_project",
 )
 _PROMPT_KEYS = ("build_system", "build_module", "test_system", "test_module")
+_PROMPT_TABLE_KEYS = (*_PROMPT_KEYS, "allow_outside_project")
 
 
 class _Reader:
@@ -222,7 +297,15 @@ class _Reader:
         value = table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(f"llm.{key}", f"must be a number, not {toml_type(value)}")
+        if not math.isfinite(value):
+            raise self.fail(f"llm.{key}", f"must be a finite number, not {value}")
         return float(value)
+
+    def boolean(self, table: dict[str, Any], section: str, key: str) -> bool:
+        value = table.get(key, False)
+        if not isinstance(value, bool):
+            raise self.fail(f"{section}.{key}", f"must be true or false, not {toml_type(value)}")
+        return value
 
     def integer(self, table: dict[str, Any], key: str, default: int, minimum: int) -> int:
         value = table.get(key, default)
@@ -232,10 +315,32 @@ class _Reader:
             raise self.fail(f"llm.{key}", f"must be at least {minimum}, not {value}")
         return value
 
-    def path_value(self, raw: str) -> str:
+    def path_value(self, raw: str, key: str, *, allow_outside: bool) -> str:
+        """``raw`` made absolute against the config's folder, which it must stay inside.
+
+        Containment with consent: a path (or a symlink on it) that leads out of the project
+        folder is refused unless ``allow_outside_project = true`` stands in the same table,
+        so a ``jaunt.toml`` from elsewhere cannot send ``~/.ssh/id_rsa`` to a model.
+        """
         if not raw:
             return ""
-        return str(self.base_dir / Path(raw).expanduser())
+        if "\x00" in raw:
+            raise self.fail(key, "must not contain a NUL character")
+        path = self.base_dir / Path(raw).expanduser()
+        if not allow_outside:
+            try:
+                resolved = path.resolve()
+                root = self.base_dir.resolve()
+            except (OSError, RuntimeError) as exc:  # a symlink loop
+                raise self.fail(key, f"cannot resolve {raw!r}: {exc}") from None
+            if resolved != root and root not in resolved.parents:
+                section = key.split(".")[0]
+                raise self.fail(
+                    key,
+                    f"{raw!r} resolves to {resolved}, outside the project folder {root}; "
+                    f"set [{section}] allow_outside_project = true to allow it",
+                )
+        return str(path)
 
     def llm(self, table: dict[str, Any]) -> LLMConfig:
         self.unknown_keys(table, "llm", _LLM_KEYS)
@@ -250,15 +355,15 @@ class _Reader:
         if not model.strip():
             raise self.fail("llm.model", "must not be empty")
         api_key_env = self.string(table, "llm", "api_key_env", "OPENAI_API_KEY")
-        if not api_key_env.strip():
-            raise self.fail("llm.api_key_env", "must name an environment variable")
+        problem = api_key_env_problem(api_key_env)
+        if problem:
+            raise self.fail("llm.api_key_env", problem)
         base_url = self.string(table, "llm", "base_url", "") or None
-        if base_url is not None and urlsplit(base_url).scheme not in BASE_URL_SCHEMES:
-            raise self.fail(
-                "llm.base_url",
-                f"must be an http:// or https:// URL (e.g. http://127.0.0.1:8080/v1), "
-                f"not {base_url!r}",
-            )
+        allow_insecure = self.boolean(table, "llm", "allow_insecure_base_url")
+        if base_url is not None:
+            problem = base_url_problem(base_url, allow_insecure=allow_insecure)
+            if problem:
+                raise self.fail("llm.base_url", problem)
         timeout_s = self.number(table, "timeout_s", DEFAULT_TIMEOUT_S)
         if timeout_s <= 0:
             raise self.fail("llm.timeout_s", f"must be greater than 0, not {timeout_s:g}")
@@ -289,13 +394,26 @@ class _Reader:
             seed=seed,
             token_limit_param=token_limit_param,  # type: ignore[arg-type]  # checked above
             capture_fixtures_dir=self.path_value(
-                self.string(table, "llm", "capture_fixtures_dir", "")
+                self.string(table, "llm", "capture_fixtures_dir", ""),
+                "llm.capture_fixtures_dir",
+                allow_outside=self.boolean(table, "llm", "allow_outside_project"),
             ),
+            max_answer_bytes=self.integer(table, "max_answer_bytes", DEFAULT_MAX_ANSWER_BYTES, 0),
+            max_request_chars=self.integer(
+                table, "max_request_chars", DEFAULT_MAX_REQUEST_CHARS, 0
+            ),
+            allow_insecure_base_url=allow_insecure,
         )
 
     def prompts(self, table: dict[str, Any]) -> PromptsConfig:
-        self.unknown_keys(table, "prompts", (*_PROMPT_KEYS, "cache_contract"))
+        self.unknown_keys(table, "prompts", _PROMPT_TABLE_KEYS)
+        allow_outside = self.boolean(table, "prompts", "allow_outside_project")
         paths = {
-            key: self.path_value(self.string(table, "prompts", key, "")) for key in _PROMPT_KEYS
+            key: self.path_value(
+                self.string(table, "prompts", key, ""),
+                f"prompts.{key}",
+                allow_outside=allow_outside,
+            )
+            for key in _PROMPT_KEYS
         }
         return PromptsConfig(**paths)

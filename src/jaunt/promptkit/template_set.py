@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from jaunt.promptkit.errors import ProjectError, TemplateFileError
-from jaunt.promptkit.files import decode_text, read_text
+from jaunt.promptkit.files import decode_text, read_text, safe_resolve
 from jaunt.promptkit.settings import PromptsConfig
 from jaunt.templates import Template
 
@@ -189,10 +189,10 @@ class SetSource:
 
     def owns(self, path: Path) -> list[TemplateName]:
         """The templates of this set that ``path`` is (or would be, once created) the file of."""
-        resolved = path.resolve()
+        resolved = safe_resolve(path)
         owned: list[TemplateName] = []
         for name in TEMPLATE_NAMES:
-            if self.path_of(name).resolve() == resolved:
+            if safe_resolve(self.path_of(name)) == resolved:
                 owned.append(name)
             elif self.directory is not None and resolved == (self.directory / f"{name}.md"):
                 owned.append(name)  # deleted from the set: falls back to the packaged file

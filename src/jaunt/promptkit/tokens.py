@@ -51,12 +51,12 @@ class Tokenizer:
         as many leading "tokens" as they share leading 4-character pieces.
         """
         if self._encoder is not None:
-            return self._encoder.encode_ordinary(text)
+            return _encode_in_chunks(self._encoder, text)
         return [text[i : i + CHARS_PER_TOKEN] for i in range(0, len(text), CHARS_PER_TOKEN)]
 
     def count(self, text: str) -> int:
         if self._encoder is not None:
-            return len(self._encoder.encode_ordinary(text))
+            return len(_encode_in_chunks(self._encoder, text))
         return -(-len(text) // CHARS_PER_TOKEN)
 
     def format(self, count: int) -> str:
@@ -65,6 +65,31 @@ class Tokenizer:
 
 
 ESTIMATE_TOKENIZER = Tokenizer(ESTIMATE, exact=False)
+
+# bpe-openai refuses inputs of about a million characters ("too long to encode safely") and
+# chunks producing more than 200,000 tokens; text is fed to it in pieces this long, cut at
+# a line break where there is one, so a huge message is counted instead of crashing.
+ENCODE_CHUNK_CHARS = 64_000
+
+
+def _encode_in_chunks(encoder: _Encoder, text: str) -> list[int]:
+    """``encoder.encode_ordinary(text)``, in line-aligned pieces when ``text`` is long.
+
+    Exact for text up to :data:`ENCODE_CHUNK_CHARS`; beyond it the count can differ from
+    one whole-text encoding by a token or so per piece, at the cuts.
+    """
+    if len(text) <= ENCODE_CHUNK_CHARS:
+        return encoder.encode_ordinary(text)
+    tokens: list[int] = []
+    start = 0
+    while start < len(text):
+        end = min(start + ENCODE_CHUNK_CHARS, len(text))
+        if end < len(text):
+            cut = text.rfind("\n", start + ENCODE_CHUNK_CHARS // 2, end)
+            end = cut + 1 if cut != -1 else end
+        tokens += encoder.encode_ordinary(text[start:end])
+        start = end
+    return tokens
 
 
 def get_tokenizer(encoding: str = DEFAULT_ENCODING) -> Tokenizer:

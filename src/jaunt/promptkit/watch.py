@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jaunt.promptkit.errors import ProjectError
-from jaunt.promptkit.files import display_path
+from jaunt.promptkit.files import display_path, safe_resolve
 from jaunt.promptkit.fixtures import FIXTURE_SUFFIX
 from jaunt.promptkit.prefix import CACHE_MINIMUM_TOKENS, PrefixReport
 from jaunt.promptkit.report import (
@@ -95,11 +95,11 @@ class Watcher:
 
     def watch_dirs(self) -> list[Path]:
         dirs = set(self.session.source.watch_dirs())
-        fixtures_dir = self.session.fixtures_dir.resolve()
+        fixtures_dir = safe_resolve(self.session.fixtures_dir)
         dirs |= {fixtures_dir, fixtures_dir.parent}
-        dirs |= {p.resolve().parent for p in self.session.fixture_files}
+        dirs |= {safe_resolve(p).parent for p in self.session.fixture_files}
         if self.options.config_path is not None:
-            dirs.add(self.options.config_path.resolve().parent)
+            dirs.add(safe_resolve(self.options.config_path).parent)
         return sorted(d for d in dirs if d.is_dir())
 
     # --- changes -------------------------------------------------------------------------------
@@ -118,27 +118,27 @@ class Watcher:
             self._report(templates, self.session.reload_templates(), started, templates=True)
         for path in fixtures:
             fixture_started = time.perf_counter()
-            known = self.session.fixtures.get(path.resolve())
+            known = self.session.fixtures.get(safe_resolve(path))
             outcome = self.session.reload_fixture(path)
             if outcome is None:
                 self.emit(f"{self._stamp()} {display_path(path)} removed")
-                if known is not None and path.resolve() not in self.session.fixtures:
+                if known is not None and safe_resolve(path) not in self.session.fixtures:
                     self._forget(known.name)
                 continue
             self._report([path], [outcome], fixture_started, templates=False)
 
     def _is_config(self, path: Path) -> bool:
         config = self.options.config_path
-        return config is not None and path.resolve() == config.resolve()
+        return config is not None and safe_resolve(path) == safe_resolve(config)
 
     def _is_fixture(self, path: Path) -> bool:
         if path.suffix != FIXTURE_SUFFIX:
             return False
-        resolved = path.resolve()
+        resolved = safe_resolve(path)
         if resolved in self.session.fixtures:
             return True
-        return self.session.follows_dir and path.parent.resolve() == (
-            self.session.fixtures_dir.resolve()
+        return self.session.follows_dir and safe_resolve(path.parent) == (
+            safe_resolve(self.session.fixtures_dir)
         )
 
     def _config_changed(self, paths: Sequence[Path], started: float) -> None:

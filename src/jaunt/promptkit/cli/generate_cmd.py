@@ -250,7 +250,12 @@ def _deliver(
     )
     if out_dir is not None:
         written = write_module(out_dir, run)
-        progress.line(summary + (f" -> {written}" if written is not None else ""))
+        if written is not None:
+            summary += f" -> {written}"
+        kept = out_dir / f"{name}.py"
+        if not result.ok and kept.exists():
+            summary += f" (kept the previous {kept.name})"
+        progress.line(summary)
         return
     progress.line(summary)
     source = result.last_source

@@ -20,6 +20,7 @@ from jaunt.promptkit.cli.common import add_project_options, project_from_args
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from jaunt.promptkit.cli.style import styler_for
 from jaunt.promptkit.errors import ConfigError, ProjectError
+from jaunt.promptkit.files import safe_resolve
 from jaunt.promptkit.lint import (
     RULES,
     Finding,
@@ -84,7 +85,7 @@ class _Run:
 
     def add_files(self, paths: Iterable[str | Path]) -> None:
         # Resolved, so a file reached both from prompts/ and from jaunt.toml counts once.
-        self.files.update(Path(p).resolve() for p in paths)
+        self.files.update(safe_resolve(p) for p in paths)
 
 
 class _UsageError(Exception):

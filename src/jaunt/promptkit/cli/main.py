@@ -13,6 +13,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from jaunt.promptkit.scrub import ScrubbingStream
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
@@ -37,6 +39,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Everything a command prints passes the one scrubber (API key, Authorization, URL
+    # user-info), whatever path the text took: an error, a refusal, a progress line, code.
+    streams = sys.stdout, sys.stderr
+    sys.stdout = ScrubbingStream(sys.stdout)
+    sys.stderr = ScrubbingStream(sys.stderr)
+    try:
+        return _run(args)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:
@@ -45,6 +59,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+    except (OSError, RuntimeError, RecursionError, MemoryError) as exc:
+        # Last line of defence: a file system or input problem no command anticipated
+        # (a symlink loop, an unreadable folder, absurd nesting) is one line, never a
+        # traceback. Commands report the problems they know about as findings.
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        where = f" {exc.filename}" if isinstance(exc, OSError) and exc.filename else ""
+        kind = type(exc).__name__
+        print(f"jaunt-prompts {args.command}: error:{where}: {reason or kind}", file=sys.stderr)
+        return EXIT_USAGE
     return code
 
 

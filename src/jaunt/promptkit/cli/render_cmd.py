@@ -10,6 +10,7 @@ Exit 0 ok, 1 when a fixture failed or the set has lint errors, 2 on usage or I/O
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from jaunt.promptkit.cli.common import add_source_options, session_from_args, us
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_OK
 from jaunt.promptkit.cli.style import styler_for
 from jaunt.promptkit.errors import ConfigError, FixtureError, ProjectError
-from jaunt.promptkit.files import display_path
+from jaunt.promptkit.files import UnsafePathError, display_path
 from jaunt.promptkit.lint import has_errors
 from jaunt.promptkit.report import (
     footer,
@@ -27,6 +28,7 @@ from jaunt.promptkit.report import (
     summary_table,
     write_output,
 )
+from jaunt.promptkit.scrub import scrub
 from jaunt.promptkit.session import Failed, Rendered
 
 
@@ -58,12 +60,22 @@ def run(args: argparse.Namespace) -> int:
     single = len(outcomes) == 1 and not args.out
     if args.out:
         out_dir = Path(args.out)
-        try:
-            for o in outcomes:
-                if isinstance(o, Rendered):
+        # Every target is tried and every failure reported, not only the first.
+        unwritten: list[str] = []
+        for o in outcomes:
+            if isinstance(o, Rendered):
+                try:
                     write_output(out_dir, o)
-        except OSError as exc:
-            return usage_error("render", f"cannot write to {out_dir}: {exc.strerror or exc}")
+                except UnsafePathError as exc:
+                    unwritten.append(str(exc))
+                except OSError as exc:
+                    # The path as named, not where a symlink on it leads.
+                    target = os.path.relpath(out_dir / f"{o.name}.md")
+                    unwritten.append(f"cannot write {target}: {scrub(_os_reason(exc))}")
+        if unwritten:
+            for line in unwritten[:-1]:
+                print(f"jaunt-prompts render: {line}", file=sys.stderr)
+            return usage_error("render", unwritten[-1])
     if single and isinstance(outcomes[0], Rendered):
         sys.stdout.write(outcomes[0].markdown)
         sys.stdout.flush()
@@ -82,3 +94,8 @@ def run(args: argparse.Namespace) -> int:
     print(summary, file=sys.stderr)
     failed = any(isinstance(o, Failed) for o in outcomes)
     return EXIT_FINDINGS if failed or has_errors(loaded.findings) else EXIT_OK
+
+
+def _os_reason(exc: OSError) -> str:
+    # UnsafePathError carries a full sentence; other OSErrors their strerror.
+    return exc.strerror or str(exc)

@@ -65,12 +65,22 @@ def prompt_cases(
 ) -> list[PromptCase]:
     """Every set against every fixture, set-major, each in the order given."""
     cases = [PromptCase(s, f) for s in template_sets for f in fixtures]
-    ids = [case.id for case in cases]
-    # Two sets (or fixtures) whose names collide would share one snapshot file.
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise ValueError(f"prompt cases with the same id: {', '.join(duplicates)}")
+    # Two cases with one id would share one snapshot file and overwrite each other: set
+    # "a-b" with fixture "c" and set "a" with fixture "b-c", or two fixtures of one name in
+    # different folders. Compared without case, as macOS and Windows file systems do.
+    seen: dict[str, PromptCase] = {}
+    for case in cases:
+        other = seen.setdefault(case.id.casefold(), case)
+        if other is not case:
+            raise ValueError(
+                f"prompt cases {_describe(other)} and {_describe(case)} would share the "
+                f"snapshot {case.id!r}: rename a set or a fixture"
+            )
     return cases
+
+
+def _describe(case: PromptCase) -> str:
+    return f"(set {case.template_set.name!r}, fixture {case.fixture.path})"
 
 
 def _message_sections(markdown: str) -> list[tuple[str, str]]:

@@ -6,9 +6,12 @@ plugin imports it only when a test asks for ``jaunt_prompt_snapshot``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+from jaunt.promptkit.files import atomic_write
 
 if TYPE_CHECKING:
     from syrupy.data import SnapshotCollection
@@ -47,5 +50,16 @@ class MarkdownSnapshotExtension(SingleFileSnapshotExtension):
         data = next(iter(snapshot_collection)).data
         if not isinstance(data, str):
             raise TypeError(f"a Markdown prompt snapshot must be str, not {type(data).__name__}")
-        with open(snapshot_collection.location, "w", encoding="utf-8", newline="") as f:
-            f.write(data)
+        location = Path(snapshot_collection.location)
+        # Atomic, and never through a symlink that leads out of the tests' folder (the one
+        # holding ``__snapshots__``): ``--snapshot-update`` must not write elsewhere on disk.
+        atomic_write(location, data, within=snapshot_root(location))
+
+
+def snapshot_root(location: Path) -> Path:
+    """The folder a snapshot file must stay in: the parent of its ``__snapshots__`` folder."""
+    parts = location.absolute().parts
+    if "__snapshots__" in parts:
+        index = len(parts) - 1 - parts[::-1].index("__snapshots__")
+        return Path(*parts[:index])
+    return location.absolute().parent

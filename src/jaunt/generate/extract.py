@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass
 from itertools import islice
 
+from jaunt.promptkit.errors import ModelAnswerError
+
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _THINK = re.compile(r"^\s*<think>.*?</think>", re.DOTALL)
 _PYTHON_TAGS = frozenset({"python", "py", "python3", "py3"})
@@ -54,6 +56,17 @@ def extract_python_code(answer: str) -> str:
     best_rank = max(block.rank for block in blocks)
     candidates = [block for block in blocks if block.rank == best_rank]
     return max(candidates, key=lambda block: len(block.code)).code.strip()
+
+
+def module_from_answer(answer: str) -> str:
+    """The module a backend returns for ``answer``: its code, ending in a newline.
+
+    :class:`ModelAnswerError` when no code is left after extraction (online and batch).
+    """
+    code = extract_python_code(answer)
+    if not code:
+        raise ModelAnswerError("the model's answer held no code (empty after extraction)")
+    return code + "\n"
 
 
 def _fenced_blocks(lines: list[str]) -> list[_Block]:

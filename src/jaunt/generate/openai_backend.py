@@ -27,7 +27,7 @@ from jaunt.generate.base import (
     current_attempt,
     record_usage,
 )
-from jaunt.generate.extract import extract_python_code
+from jaunt.generate.extract import module_from_answer
 from jaunt.promptkit.capture import capture_context, capture_directory
 from jaunt.promptkit.errors import ConfigError, GenerationBackendError, ModelAnswerError
 from jaunt.promptkit.messages import Message, render_messages
@@ -55,6 +55,74 @@ def token_limit_field(llm: LLMConfig, base_url: str) -> str:
     host = (urlsplit(base_url).hostname or "").lower()
     is_openai = host == OPENAI_HOST or host.endswith("." + OPENAI_HOST)
     return "max_completion_tokens" if is_openai else "max_tokens"
+
+
+def chat_request_body(
+    llm: LLMConfig,
+    messages: list[Message],
+    *,
+    token_field: str,
+    prompt_cache_key: str | None = None,
+) -> dict[str, Any]:
+    """The Chat Completions request body for ``messages``: the one builder for every path.
+
+    The online backend sends it through the SDK and a batch writes it as the ``body`` of a
+    request line, so both ask the model exactly the same thing. ``token_field`` comes from
+    :func:`token_limit_field`; ``prompt_cache_key`` (OpenAI) routes requests sharing a
+    prefix to the same cache and is left out when ``None``.
+    """
+    body: dict[str, Any] = {
+        "model": llm.model,
+        "messages": messages,
+        token_field: llm.max_output_tokens,
+    }
+    if llm.temperature is not None:
+        body["temperature"] = llm.temperature
+    if llm.seed is not None:
+        body["seed"] = llm.seed
+    if prompt_cache_key is not None:
+        body["prompt_cache_key"] = prompt_cache_key
+    return body
+
+
+def completion_usage(response: ChatCompletion) -> TokenUsage | None:
+    """The token usage a completion reports (cached prompt tokens included), if any."""
+    if response.usage is None:
+        return None
+    details = response.usage.prompt_tokens_details
+    return TokenUsage(
+        prompt_tokens=response.usage.prompt_tokens,
+        completion_tokens=response.usage.completion_tokens,
+        total_tokens=response.usage.total_tokens,
+        cached_prompt_tokens=(details.cached_tokens or 0) if details else 0,
+    )
+
+
+def completion_answer(response: ChatCompletion, *, token_field: str, max_output_tokens: int) -> str:
+    """The answer text of a completion, checked; :class:`ModelAnswerError` when unusable.
+
+    No choices, a refusal, a cut-off (``finish_reason`` ``length``), a content filter stop
+    and an empty answer are failed attempts, online and in a batch alike.
+    """
+    if not response.choices:
+        raise ModelAnswerError("the server returned no answer (no choices)")
+    choice = response.choices[0]
+    message = choice.message
+    if getattr(message, "refusal", None):
+        raise ModelAnswerError(f"the model refused: {message.refusal}")
+    if choice.finish_reason == "length":
+        raise ModelAnswerError(
+            "the answer was cut off at the output token limit "
+            f"({token_field}={max_output_tokens}, "
+            "finish_reason 'length'): write the complete module more concisely"
+        )
+    if choice.finish_reason == "content_filter":
+        raise ModelAnswerError("the answer was stopped by the provider's content filter")
+    if message.content is None or not message.content.strip():
+        raise ModelAnswerError(
+            f"the model's answer was empty (finish_reason {choice.finish_reason!r})"
+        )
+    return message.content
 
 
 class OpenAIBackend(GeneratorBackend):
@@ -133,10 +201,7 @@ class OpenAIBackend(GeneratorBackend):
         messages = self.render(ctx, extra_error_context)
         self._capture(ctx, extra_error_context or [])
         answer = await self._call_openai(messages)
-        code = extract_python_code(answer)
-        if not code:
-            raise ModelAnswerError("the model's answer held no code (empty after extraction)")
-        return code + "\n"
+        return module_from_answer(answer)
 
     def _capture(self, ctx: ModuleSpecContext, error_context: list[str]) -> None:
         directory = capture_directory(self.llm.capture_fixtures_dir)
@@ -153,15 +218,7 @@ class OpenAIBackend(GeneratorBackend):
         real response carries (finish reason, refusal, usage) is checked here.
         """
         openai = self._openai
-        request: dict[str, Any] = {
-            "model": self.llm.model,
-            "messages": messages,
-            self.token_limit_field: self.llm.max_output_tokens,
-        }
-        if self.llm.temperature is not None:
-            request["temperature"] = self.llm.temperature
-        if self.llm.seed is not None:
-            request["seed"] = self.llm.seed
+        request = chat_request_body(self.llm, messages, token_field=self.token_limit_field)
         logger.debug(
             "request to %s: model %s, %d messages, %d characters",
             self.base_url,
@@ -173,38 +230,17 @@ class OpenAIBackend(GeneratorBackend):
             response: ChatCompletion = await self._client.chat.completions.create(**request)
         except openai.APIError as exc:
             raise self._backend_error(exc) from None
-        if response.usage is not None:
-            details = response.usage.prompt_tokens_details
-            record_usage(
-                TokenUsage(
-                    prompt_tokens=response.usage.prompt_tokens,
-                    completion_tokens=response.usage.completion_tokens,
-                    total_tokens=response.usage.total_tokens,
-                    cached_prompt_tokens=(details.cached_tokens or 0) if details else 0,
-                )
-            )
-        if not response.choices:
-            raise ModelAnswerError("the server returned no answer (no choices)")
-        choice = response.choices[0]
+        usage = completion_usage(response)
+        if usage is not None:
+            record_usage(usage)
         state = current_attempt()
-        if state is not None:
-            state.finish_reason = choice.finish_reason
-        message = choice.message
-        if getattr(message, "refusal", None):
-            raise ModelAnswerError(f"the model refused: {message.refusal}")
-        if choice.finish_reason == "length":
-            raise ModelAnswerError(
-                "the answer was cut off at the output token limit "
-                f"({self.token_limit_field}={self.llm.max_output_tokens}, "
-                "finish_reason 'length'): write the complete module more concisely"
-            )
-        if choice.finish_reason == "content_filter":
-            raise ModelAnswerError("the answer was stopped by the provider's content filter")
-        if message.content is None or not message.content.strip():
-            raise ModelAnswerError(
-                f"the model's answer was empty (finish_reason {choice.finish_reason!r})"
-            )
-        return message.content
+        if state is not None and response.choices:
+            state.finish_reason = response.choices[0].finish_reason
+        return completion_answer(
+            response,
+            token_field=self.token_limit_field,
+            max_output_tokens=self.llm.max_output_tokens,
+        )
 
     def _backend_error(self, exc: openai.APIError) -> GenerationBackendError:
         openai = self._openai

@@ -13,12 +13,18 @@ from pathlib import Path
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
+from jaunt.promptkit.errors import LayerError
 from jaunt.promptkit.fixtures import load_fixture_dir
 from jaunt.promptkit.snapshots.cases import PromptCase, discover_sets, prompt_cases, set_dirs
 from jaunt.promptkit.snapshots.extension import MarkdownSnapshotExtension
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = prompt_cases(discover_sets(ROOT / "prompts"), load_fixture_dir(ROOT / "prompt_fixtures"))
+try:
+    CASES = prompt_cases(
+        discover_sets(ROOT / "prompts"), load_fixture_dir(ROOT / "prompt_fixtures")
+    )
+except LayerError as exc:  # a broken template or fixture: one line, not a traceback
+    pytest.fail(f"prompt cases: {exc}", pytrace=False)
 
 
 @pytest.fixture
@@ -101,6 +107,40 @@ def test_one_word_changes_exactly_the_affected_snapshots(suite_copy: pytest.Pyte
     _run(suite_copy).assert_outcomes(passed=len(CASES) + 1)
 
 
+def test_update_with_a_broken_template_fails_and_deletes_nothing(
+    suite_copy: pytest.Pytester,
+) -> None:
+    snapshots = suite_copy.path / "tests" / "__snapshots__" / "test_snapshots"
+    before = {p.name: p.read_bytes() for p in snapshots.iterdir()}
+    template = suite_copy.path / "prompts" / "house-style" / "build_module.md"
+    # It parses, so its cases are collected; rendering them fails (no such value).
+    template.write_text(text_with_unknown_placeholder(template), encoding="utf-8")
+    result = _run(suite_copy, "--snapshot-update")
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*no value for placeholder(s) no_such_value*"])
+    result.stdout.fnmatch_lines(["*no unused snapshot is deleted*"])
+    assert {p.name: p.read_bytes() for p in snapshots.iterdir()} == before
+
+    # Unparseable: collection fails with one line; nothing deleted either.
+    template.write_text("{{specs_block}\n", encoding="utf-8")
+    result = suite_copy.runpytest("--import-mode=importlib", "--snapshot-update")
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*prompt cases: *build_module.md:1:*"])
+    assert {p.name: p.read_bytes() for p in snapshots.iterdir()} == before
+
+
+def text_with_unknown_placeholder(template: Path) -> str:
+    return template.read_text(encoding="utf-8") + "\n{{no_such_value}}\n"
+
+
+def test_update_works_on_its_first_run(suite_copy: pytest.Pytester) -> None:
+    template = suite_copy.path / "prompts" / "house-style" / "build_module.md"
+    text = template.read_text(encoding="utf-8")
+    template.write_text(text.replace("For reference only", "For context only"), "utf-8")
+    assert _run(suite_copy, "--snapshot-update").ret == pytest.ExitCode.OK
+    assert _run(suite_copy).ret == pytest.ExitCode.OK
+
+
 def test_unused_snapshot_fails_the_run(suite_copy: pytest.Pytester) -> None:
     (suite_copy.path / "prompt_fixtures" / "skills_notes.toml").unlink()
     result = _run(suite_copy)
@@ -116,7 +156,9 @@ def test_unused_snapshot_fails_the_run(suite_copy: pytest.Pytester) -> None:
     assert _run(suite_copy).ret == pytest.ExitCode.OK
 
 
-def test_snapshot_bytes_are_the_rendered_markdown() -> None:
+def test_snapshot_bytes_are_the_rendered_markdown(request: pytest.FixtureRequest) -> None:
+    if request.config.getoption("--snapshot-update"):
+        pytest.skip("--snapshot-update is rewriting the snapshots from these very bytes")
     snapshots = Path(__file__).parent / "__snapshots__" / "test_snapshots"
     for case in CASES:
         data = (snapshots / f"test_prompt[{case.id}].md").read_bytes()

@@ -261,3 +261,71 @@ def test_report_line_compares_with_the_committed_snapshot(project: Path) -> None
     mark = len(lines)
     watcher.handle([fixture])
     assert "matches snapshot" in lines[mark]
+
+
+def test_an_edit_to_a_packaged_template_re_renders_and_shows_the_line(tmp_path: Path) -> None:
+    # The people who edit jaunt's own prompts edit src/jaunt/prompts/*.md: the watcher
+    # must see those edits too (it once cached the packaged set for the whole process).
+    from jaunt.promptkit.template_set import packaged_template_path
+
+    (tmp_path / "fx").mkdir()
+    shutil.copy(REPO / "prompt_fixtures" / "pure_function.toml", tmp_path / "fx")
+    shutil.copy(REPO / "prompt_fixtures" / "test_module.toml", tmp_path / "fx")
+    packaged = Path(packaged_template_path("build_module"))
+    original = packaged.read_bytes()
+    process = WatchProcess(tmp_path, "--fixtures", "fx", "--out", "out")
+    try:
+        process.wait_line("watching ")
+        mark = len(process.lines)
+        packaged.write_bytes(original + b"\nPACKAGED-EDIT-7731 keep it short.\n")
+        process.wait_for(
+            "packaged edit in output",
+            lambda: "PACKAGED-EDIT-7731" in read(tmp_path / "out" / "pure_function.md"),
+        )
+        line = process.wait_line("build_module.md changed", mark)
+        assert "1 fixture re-rendered" in line
+        assert "no fixture uses it" not in line
+        process.wait_line("+PACKAGED-EDIT-7731 keep it short.", mark)
+        assert "PACKAGED-EDIT-7731" not in read(tmp_path / "out" / "test_module.md")
+    finally:
+        packaged.write_bytes(original)
+        process.stop()
+
+
+def test_a_fixtures_folder_deleted_and_made_again_is_followed(project: Path) -> None:
+    process = WatchProcess(project, "--fixtures", "fx", "--prompts", "set", "--out", "out")
+    try:
+        process.wait_line("watching ")
+        saved = {p.name: p.read_text(encoding="utf-8") for p in (project / "fx").iterdir()}
+        shutil.rmtree(project / "fx")
+        process.wait_for(
+            "outputs of the deleted fixtures removed",
+            lambda: not (project / "out" / "pure_function.md").exists(),
+        )
+        (project / "fx").mkdir()
+        text = saved["pure_function.toml"].replace("shop.pricing", "shop.again")
+        (project / "fx" / "pure_function.toml").write_text(text, encoding="utf-8")
+        process.wait_for(
+            "fixture in the new folder rendered",
+            lambda: "shop.again" in read(project / "out" / "pure_function.md"),
+        )
+    finally:
+        code, stderr = process.stop()
+    assert code == 0
+    assert "Traceback" not in stderr
+
+
+def test_watch_does_not_watch_sub_folders_of_the_project(tmp_path: Path) -> None:
+    from jaunt.promptkit.session import AuthoringSession
+    from jaunt.promptkit.template_set import SetSource
+    from jaunt.promptkit.tokens import get_tokenizer
+    from jaunt.promptkit.watch import Watcher, WatchOptions
+
+    (tmp_path / "prompt_fixtures").mkdir()
+    (tmp_path / ".venv" / "lib").mkdir(parents=True)
+    (tmp_path / "jaunt.toml").write_text("", encoding="utf-8")
+    session = AuthoringSession(SetSource.packaged(), tmp_path / "prompt_fixtures", get_tokenizer())
+    options = WatchOptions(config_path=tmp_path / "jaunt.toml")
+    dirs = Watcher(session, options, lambda line: None).watch_dirs()
+    assert tmp_path.resolve() in dirs  # the config's folder, itself only
+    assert all(".venv" not in d.parts for d in dirs)

@@ -49,7 +49,7 @@ DEFAULT_STEP_MS = 10
 # How long the notify backend blocks before handing control back; its first return proves the
 # watches are in place, which is when "watching" is printed (tests wait for that line).
 _RUST_TIMEOUT_MS = 200
-_MAX_DETAIL_LINES = 12
+_MAX_DETAIL_LINES = 40
 
 _RED = "\x1b[31m"
 _DIM = "\x1b[2m"
@@ -98,7 +98,8 @@ class Watcher:
 
     def watch_dirs(self) -> list[Path]:
         dirs = set(self.session.source.watch_dirs())
-        dirs.add(self.session.fixtures_dir.resolve())
+        fixtures_dir = self.session.fixtures_dir.resolve()
+        dirs |= {fixtures_dir, fixtures_dir.parent}
         dirs |= {p.resolve().parent for p in self.session.fixture_files}
         if self.options.config_path is not None:
             dirs.add(self.options.config_path.resolve().parent)
@@ -200,11 +201,15 @@ class Watcher:
             findings = sorted({f for kind in kinds for f in loaded.kind_findings(kind)})
             details += finding_lines(findings, color=color)
         details += failure_lines(failed, color=color)
-        if changed:
-            first, before = changed[0]
+        # The changed lines of each fixture; fixtures that changed the same way (one
+        # template edit seen by many fixtures) share one excerpt.
+        excerpts: dict[tuple[str, ...], list[str]] = {}
+        for r, before in changed:
             if before:
-                details.append(f"{first.name}:")
-                details += [f"  {line}" for line in diff_excerpt(before, first.markdown)]
+                excerpts.setdefault(tuple(diff_excerpt(before, r.markdown)), []).append(r.name)
+        for excerpt, fixture_names in excerpts.items():
+            details.append(f"{', '.join(fixture_names)}:")
+            details += [f"  {changed_line}" for changed_line in excerpt]
         for line in details[:_MAX_DETAIL_LINES]:
             self.emit(f"  {line}")
         if len(details) > _MAX_DETAIL_LINES:
@@ -287,23 +292,41 @@ class Watcher:
     # --- the loop ------------------------------------------------------------------------------
 
     def run(self, stop_event: threading.Event) -> None:
-        """Watch until ``stop_event`` is set or Ctrl-C; each batch of changes goes to handle."""
+        """Watch until ``stop_event`` is set or Ctrl-C; each batch of changes goes to handle.
+
+        Only the folders that hold the set's templates, the fixtures and the config are
+        watched, each without its sub-folders (never a ``.venv`` or ``node_modules``). The
+        fixtures folder's parent is watched too, so a fixtures folder deleted and made again
+        is noticed: the watch then starts over on the folders as they are now.
+        """
         import watchfiles
 
-        dirs = self.watch_dirs()
-        ready = False
-        for changes in watchfiles.watch(
-            *dirs,
-            debounce=self.options.debounce_ms,
-            step=self.options.step_ms,
-            stop_event=stop_event,
-            rust_timeout=_RUST_TIMEOUT_MS,
-            yield_on_timeout=True,
-            raise_interrupt=False,
-        ):
-            if not ready:
-                ready = True
-                shown = ", ".join(f"{display_path(d)}/" for d in dirs)
-                self.emit(f"watching {shown} (Ctrl-C to stop)")
-            if changes:
-                self.handle(path for _, path in changes)
+        announced = False
+        while not stop_event.is_set():
+            dirs = self.watch_dirs()
+            restart = False
+            for changes in watchfiles.watch(
+                *dirs,
+                debounce=self.options.debounce_ms,
+                step=self.options.step_ms,
+                stop_event=stop_event,
+                rust_timeout=_RUST_TIMEOUT_MS,
+                yield_on_timeout=True,
+                raise_interrupt=False,
+                recursive=False,
+            ):
+                if not announced:
+                    announced = True
+                    shown = ", ".join(f"{display_path(d)}/" for d in dirs)
+                    self.emit(f"watching {shown} (Ctrl-C to stop)")
+                if changes:
+                    self.handle(path for _, path in changes)
+                if self.watch_dirs() != dirs:
+                    restart = True
+                    break
+            if not restart:
+                return
+            # The fixtures folder came back (or went): read it as it is now.
+            fixtures_dir = self.session.fixtures_dir
+            if fixtures_dir.is_dir() and self.session.follows_dir:
+                self.handle(sorted(fixtures_dir.glob(f"*{FIXTURE_SUFFIX}")))

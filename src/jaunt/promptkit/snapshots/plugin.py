@@ -123,3 +123,28 @@ def jaunt_prompt_snapshot(request: pytest.FixtureRequest) -> Any:
             pytrace=False,
         )
     return snapshot.use_extension(MarkdownSnapshotExtension)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under ``--snapshot-update``, a run with failures or collection errors deletes nothing.
+
+    A broken template fails its cases (or their collection) before their snapshots are
+    used; syrupy would then take the good snapshots for unused ones and delete them. Runs
+    before syrupy's own hook and turns its unused-snapshot clean-up off for this run only.
+    """
+    option = session.config.option
+    if not getattr(option, "update_snapshots", False):
+        return
+    broken = session.testsfailed > 0 or exitstatus in (
+        pytest.ExitCode.INTERRUPTED,
+        pytest.ExitCode.INTERNAL_ERROR,
+        pytest.ExitCode.USAGE_ERROR,
+    )
+    if broken and not getattr(option, "disable_unused_snapshots", False):
+        option.disable_unused_snapshots = True
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                "jaunt: the run failed, so no unused snapshot is deleted; fix it and update again"
+            )

@@ -95,9 +95,7 @@ def test_lines_carry_the_online_request_and_statuses_walk_to_completed(
     # The body is exactly what the online backend sends, plus the cache key.
     llm = llm_for(server)
     messages = render_messages(TEMPLATES, SHOP_CTX)
-    expected = chat_request_body(
-        llm, messages, token_field=token_limit_field(llm, server.base_url)
-    )
+    expected = chat_request_body(llm, messages, token_field=token_limit_field(llm, server.base_url))
     body = server.bodies["pricing#a1"]
     key = body.pop("prompt_cache_key")
     assert body == expected
@@ -317,7 +315,10 @@ def test_external_engine_waits_for_a_vllm_style_output_file(tmp_path: Path) -> N
     llm = LLMConfig("openai", "local-model", "JAUNT_BATCH_KEY")
     first = asyncio.run(
         generate_batch(
-            [("m", SHOP_CTX)], state_dir=tmp_path / "s", llm=llm, templates=TEMPLATES,
+            [("m", SHOP_CTX)],
+            state_dir=tmp_path / "s",
+            llm=llm,
+            templates=TEMPLATES,
             options=options,
         )
     )
@@ -351,7 +352,10 @@ def test_external_engine_waits_for_a_vllm_style_output_file(tmp_path: Path) -> N
     Path(output_path).write_text(json.dumps(vllm_line) + "\n", "utf-8")
     second = asyncio.run(
         generate_batch(
-            [("m", SHOP_CTX)], state_dir=tmp_path / "s", llm=llm, templates=TEMPLATES,
+            [("m", SHOP_CTX)],
+            state_dir=tmp_path / "s",
+            llm=llm,
+            templates=TEMPLATES,
             options=options,
         )
     )

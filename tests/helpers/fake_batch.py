@@ -12,7 +12,8 @@ finalizing -> <end>``, where ``<end>`` is the next scripted :class:`Ending` (def
 completed). While ``hold`` is set (an unset :class:`threading.Event`) batches stay
 ``in_progress``. ``hang`` makes a route do its work and then not answer for a while, so a
 test can kill the client between a remote action and its reply; ``arrived`` signals when
-that route was reached. ``submissions`` counts each ``custom_id`` of every created batch.
+that route was reached; ``hang_before_create`` holds a create before it happens (then
+refuses it). ``submissions`` counts each ``custom_id`` of every created batch.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ class FakeBatchServer:
     answer: Callable[[str, dict[str, Any]], Answer] = field(default=lambda cid, body: Answer())
     hold: threading.Event | None = None
     hang: dict[str, float] = field(default_factory=dict)  # route -> seconds of silence
+    # Silence *before* acting: a create held here is refused (503) once it wakes, as if the
+    # client had died before its request arrived.
+    hang_before_create: float = 0.0
     submissions: Counter[str] = field(default_factory=Counter)
     uploads: int = 0
     creates: int = 0
@@ -77,6 +81,7 @@ class FakeBatchServer:
             "upload": threading.Event(),
             "create": threading.Event(),
             "retrieve": threading.Event(),
+            "before-create": threading.Event(),
         }
         self.bodies: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
@@ -351,6 +356,11 @@ def _make_handler(server: FakeBatchServer) -> type[BaseHTTPRequestHandler]:
                 server.silence("upload")
                 self._send(200, info)
             elif path == "/batches":
+                if server.hang_before_create:
+                    server.arrived["before-create"].set()
+                    server._stopping.wait(server.hang_before_create)
+                    self._send(503, {"error": {"message": "the client went away"}})
+                    return
                 status, payload = server.create(json.loads(data or b"{}"))
                 server.silence("create")
                 self._send(status, payload)

@@ -14,6 +14,8 @@ import openai
 import pytest
 from helpers.fake_batch import Answer, Ending, FakeBatchServer
 from helpers.fake_openai import FakeOpenAIServer, Reply
+from hypothesis import given
+from hypothesis import strategies as st
 from shop_context import SHOP_CTX
 
 from jaunt.generate.base import ModuleSpecContext
@@ -22,12 +24,14 @@ from jaunt.generate.batch import (
     BatchOutcome,
     BatchProgress,
     BatchStateError,
+    check_answer,
     generate_batch,
     parse_output_lines,
     run_batch_file,
 )
 from jaunt.generate.openai_backend import chat_request_body, token_limit_field
 from jaunt.promptkit.context import build_error_context
+from jaunt.promptkit.errors import GenerationBackendError
 from jaunt.promptkit.messages import render_messages
 from jaunt.promptkit.settings import LLMConfig
 from jaunt.promptkit.template_set import load_packaged_set
@@ -360,3 +364,76 @@ def test_external_engine_waits_for_a_vllm_style_output_file(tmp_path: Path) -> N
         )
     )
     assert second.results["m"].source == GOOD
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+completion_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "choices": st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "message": st.fixed_dictionaries(
+                        {}, optional={"content": json_values, "refusal": json_values}
+                    )
+                    | json_values,
+                    "finish_reason": json_values,
+                },
+            )
+            | json_values,
+            max_size=2,
+        )
+        | json_values,
+        "usage": st.fixed_dictionaries(
+            {}, optional={"prompt_tokens": json_values, "completion_tokens": json_values}
+        )
+        | json_values,
+    },
+)
+
+
+@given(body=completion_like)
+def test_any_answer_body_is_judged_never_raised(body: dict[str, Any]) -> None:
+    _, source, errors, usage, _ = check_answer(
+        body, SHOP_CTX, token_field="max_tokens", max_output_tokens=10
+    )
+    assert (source is not None and not errors) or errors
+    assert usage is None or isinstance(usage.prompt_tokens, int)
+
+
+@given(text=st.text(max_size=300))
+def test_any_output_file_text_is_read_never_raised(text: str) -> None:
+    lines = parse_output_lines(text)
+    assert all(isinstance(v, dict) for v in lines.values())
+
+
+def test_provider_errors_are_one_scrubbed_line_and_the_run_resumes(tmp_path: Path) -> None:
+    with FakeBatchServer(answer=lambda c, b: Answer(GOOD)) as server:
+        host_port = server.base_url.removeprefix("http://")
+        llm = dataclasses.replace(
+            llm_for(server), base_url=f"http://user:pw-secret@{host_port}".replace("/v1", "/nope")
+        )
+        with pytest.raises(GenerationBackendError) as caught:
+            asyncio.run(
+                generate_batch(
+                    [("m", SHOP_CTX)],
+                    state_dir=tmp_path / "s",
+                    llm=llm,
+                    templates=TEMPLATES,
+                    options=FAST,
+                )
+            )
+        message = str(caught.value)
+        assert "HTTP 404" in message
+        assert "pw-secret" not in message
+        assert "sk-batch-test-secret" not in message
+        assert "pw-secret" not in (tmp_path / "s" / "state.json").read_text("utf-8")
+        outcome = run([("m", SHOP_CTX)], server, tmp_path / "s")
+        assert outcome.results["m"].ok

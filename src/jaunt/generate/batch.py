@@ -53,9 +53,10 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
+from urllib.parse import urlsplit, urlunsplit
 
 from jaunt.generate.base import GenerationResult, ModuleSpecContext, TokenUsage
 from jaunt.generate.extract import module_from_answer
@@ -249,6 +250,14 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def shown_url(url: str) -> str:
+    """``url`` without user-info (``user:password@``), for messages and the state file."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def _json_bytes(data: object) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -278,30 +287,31 @@ def check_answer(
     finish_reason)``; ``errors`` empty means a valid module."""
     from openai.types.chat import ChatCompletion
 
-    # construct() parses leniently, as the SDK does with a live response.
+    # construct() parses leniently, as the SDK does with a live response; a body of the
+    # wrong shape then fails below as "not a chat completion", never as a crash.
     completion = ChatCompletion.construct(**body)
-    try:
+    usage: TokenUsage | None = None
+    with contextlib.suppress(AttributeError, TypeError):
         usage = completion_usage(completion)
-    except (AttributeError, TypeError):
+    if usage is not None and not all(isinstance(n, int) for n in astuple(usage)):
         usage = None
-    finish_reason = completion.choices[0].finish_reason if completion.choices else None
     answer: str | None = None
     try:
+        finish_reason = completion.choices[0].finish_reason if completion.choices else None
         answer = completion_answer(
             completion, token_field=token_field, max_output_tokens=max_output_tokens
         )
+        if not isinstance(answer, str):
+            raise TypeError("content is not a string")
         source = module_from_answer(answer)
     except ModelAnswerError as exc:
         return answer, None, [str(exc)], usage, finish_reason
-    except (AttributeError, TypeError, IndexError):
-        return answer, None, ["the server's answer is not a chat completion"], usage, None
-    return (
-        answer,
-        source,
-        validate_generated_source(source, ctx.expected_names),
-        usage,
-        (finish_reason),
-    )
+    except (AttributeError, TypeError, IndexError, KeyError):
+        return None, None, ["the server's answer is not a chat completion"], usage, None
+    if not isinstance(finish_reason, str):
+        finish_reason = None
+    errors = validate_generated_source(source, ctx.expected_names)
+    return answer, source, errors, usage, finish_reason
 
 
 def _line_error(line: Mapping[str, Any]) -> tuple[int | None, str]:
@@ -473,7 +483,7 @@ class BatchRun:
             "run": self.run_token,
             "engine": self.options.engine,
             "model": self.llm.model,
-            "base_url": self.base_url,
+            "base_url": shown_url(self.base_url),
             "cancelled": self.cancelled,
             "next_job": self.next_job,
             "modules": self.fingerprints,
@@ -642,9 +652,10 @@ class BatchRun:
         try:
             return await call
         except openai.APIError as exc:
-            text = f"{what} at {self.base_url} failed: {exc.message}"
+            where = shown_url(self.base_url)
+            text = f"{what} at {where} failed: {exc.message}"
             if isinstance(exc, openai.APIStatusError):
-                text = f"{what} at {self.base_url} failed (HTTP {exc.status_code}): {exc.message}"
+                text = f"{what} at {where} failed (HTTP {exc.status_code}): {exc.message}"
             key = self._api_key or (self._client.api_key if self._client is not None else None)
             if key:
                 text = text.replace(key, "[API key]")

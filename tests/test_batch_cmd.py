@@ -257,3 +257,41 @@ def test_a_thousand_fixtures_killed_between_create_and_collect(
     assert server.creates == 2
     assert len(server.submissions) == 1100
     assert max(server.submissions.values()) == 1  # the fake's count: nothing sent twice
+
+
+def test_the_file_runner_feeds_the_external_engine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers.fake_openai import FakeOpenAIServer, Reply
+
+    write_fixtures(tmp_path, 2)
+    args = ["--all", "--engine", "external", "--model", "local-model"]
+    code, err = generate(capsys, *args)
+    assert code == 1
+    waiting = [line for line in err.splitlines() if line.startswith("waiting for ")]
+    assert len(waiting) == 1
+    assert "vllm run-batch -i " in waiting[0]
+    input_path = tmp_path / "state" / "requests" / "job-00001.jsonl"
+    output_path = tmp_path / "state" / "results" / "job-00001.output.jsonl"
+    with FakeOpenAIServer(default=Reply(content=GOOD)) as chat:
+        runner = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "jaunt.promptkit.cli.batch",
+                str(input_path),
+                str(output_path),
+                "--base-url",
+                chat.base_url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert runner.returncode == 0, runner.stderr
+        assert "2 requests to http://127.0.0.1:" in runner.stderr
+        assert len(chat.requests) == 2
+    code, err = generate(capsys, *args)
+    assert code == 0, err
+    assert_all_written(tmp_path, 2)

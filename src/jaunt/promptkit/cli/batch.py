@@ -30,6 +30,7 @@ from jaunt.generate.batch import (
     BatchOptions,
     BatchOutcome,
     BatchProgress,
+    Engine,
     generate_batch,
     write_atomic,
 )
@@ -149,14 +150,16 @@ def _non_negative_float(text: str) -> float:
 
 def options_from_args(args: argparse.Namespace) -> BatchOptions:
     poll = args.poll_interval if args.poll_interval is not None else DEFAULT_POLL_S
+    engine: Engine = args.engine or "openai"
     return BatchOptions(
         max_attempts=args.attempts,
         max_requests_per_file=args.max_requests_per_file or MAX_REQUESTS_PER_FILE,
         max_bytes_per_file=args.max_bytes_per_file or MAX_BYTES_PER_FILE,
         poll_interval_s=poll,
         max_poll_interval_s=max(poll, args.max_poll_interval or DEFAULT_MAX_POLL_S),
-        max_wait_s=args.max_wait,
-        engine=args.engine or "openai",
+        # Another tool writes the external engine's output: do not wait unless asked to.
+        max_wait_s=args.max_wait if args.max_wait is not None or engine != "external" else 0.0,
+        engine=engine,
     )
 
 
@@ -349,3 +352,71 @@ class ProgressLine:
         if self._shown:
             self.stream.write("\r\x1b[K")
             self._shown = False
+
+
+# --- the file-in/file-out runner: python -m jaunt.promptkit.cli.batch IN OUT --base-url URL ----
+
+
+def run_file_main(argv: Sequence[str] | None = None) -> int:
+    """Run a Batch input file against an OpenAI-compatible server into a Batch output file.
+
+    The local stand-in for ``vllm run-batch -i IN -o OUT --model M``: the output is
+    what ``generate --batch --engine external`` collects.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m jaunt.promptkit.cli.batch",
+        description="Send each line of a Batch input file to an OpenAI-compatible server and "
+        "write the answers in the Batch output format.",
+    )
+    parser.add_argument("input", metavar="IN", help="Batch input file (.jsonl)")
+    parser.add_argument("output", metavar="OUT", help="Batch output file to write (.jsonl)")
+    parser.add_argument(
+        "--base-url", required=True, metavar="URL", help="e.g. http://127.0.0.1:8080/v1"
+    )
+    parser.add_argument(
+        "--api-key-env",
+        default="OPENAI_API_KEY",
+        metavar="VAR",
+        help="variable holding the key (default: OPENAI_API_KEY; 'local' if unset)",
+    )
+    parser.add_argument("--concurrency", type=_positive_int, default=4, metavar="N")
+    parser.add_argument("--timeout", type=_positive_float, default=600.0, metavar="S")
+    args = parser.parse_args(argv)
+    import os
+
+    import openai
+
+    from jaunt.generate.batch import run_batch_file, shown_url
+
+    client = openai.AsyncOpenAI(
+        api_key=os.environ.get(args.api_key_env) or "local",
+        base_url=args.base_url,
+        timeout=args.timeout,
+        max_retries=2,
+    )
+
+    async def go() -> tuple[int, int, int]:
+        async with client:
+            stats = await run_batch_file(
+                args.input, args.output, client=client, concurrency=args.concurrency
+            )
+        return stats.requests, stats.succeeded, stats.failed
+
+    try:
+        requests, succeeded, failed = asyncio.run(go())
+    except (OSError, ValueError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted (no output written)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(
+        f"{requests} requests to {shown_url(args.base_url)}: {succeeded} answered, "
+        f"{failed} failed -> {args.output}",
+        file=sys.stderr,
+    )
+    return EXIT_OK if not failed else EXIT_FINDINGS
+
+
+if __name__ == "__main__":
+    sys.exit(run_file_main())

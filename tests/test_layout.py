@@ -108,3 +108,38 @@ def test_layer1_modules_do_not_import_the_toolkit_above_them() -> None:
     for module in ("jaunt.generate.base", "jaunt.validation", "jaunt.templates"):
         bad = [d for d in graph[module] if d.split(".")[2:3] and d.split(".")[2] in above]
         assert bad == [], module
+
+
+def test_the_wheel_holds_src_jaunt_and_no_test_helper() -> None:
+    import tomllib
+
+    root = SRC.parent
+    build = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    assert build["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["src/jaunt"]
+    shipped = {p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py")}
+    assert not [p for p in shipped if "testing" in p or "helpers" in p or "fake" in p]
+    assert (root / "tests" / "helpers" / "fake_openai.py").is_file()
+
+
+def test_colour_codes_live_only_in_the_cli() -> None:
+    cli = SRC / "jaunt" / "promptkit" / "cli"
+    offenders = [
+        p.relative_to(SRC).as_posix()
+        for p in SRC.rglob("*.py")
+        if cli not in p.parents and ("\\x1b" in p.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_the_library_never_prints() -> None:
+    cli = SRC / "jaunt" / "promptkit" / "cli"
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        if cli in path.parents:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            called = isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            if called and node.func.id == "print":  # type: ignore[attr-defined]
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert offenders == []

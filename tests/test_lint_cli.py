@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from jaunt.promptkit.cli.main import main
+from jaunt.promptkit.cli.style import ansi, use_color
 from jaunt.promptkit.lint import Finding
-from jaunt.promptkit.lint.report import format_github, format_text, use_color
+from jaunt.promptkit.lint.report import format_github, format_text
 
 REPO = Path(__file__).resolve().parent.parent
 BAD_MODULE = "Write {{generated_module}}.\n{{spec_modul}}\n{{error_context_block}}\ntail\n"
@@ -222,7 +223,7 @@ def test_colour_only_on_a_terminal_without_no_color() -> None:
     assert use_color(True, {"NO_COLOR": ""}) is True  # no-color.org: empty means unset
     finding = Finding("p.md", 1, 1, "JP002", "error", "bad")
     [plain] = format_text([finding])
-    [coloured] = format_text([finding], color=True)
+    [coloured] = format_text([finding], style=ansi)
     assert plain == "p.md:1:1: JP002 bad"
     assert ANSI.search(coloured)
     assert ANSI.sub("", re.sub(r"\x1b\[[0-9;]*m", "", coloured)) == plain

@@ -76,7 +76,7 @@ def test_write_pass_then_fail_on_template_change(project: pytest.Pytester) -> No
     template.write_text(MODULE_TEMPLATE.replace("Python code only", "Python source only"), "utf-8")
     changed = project.runpytest()
     changed.assert_outcomes(failed=1)
-    changed.stdout.fnmatch_lines(["*- Write*Python code only*", "*+ Write*Python source only*"])
+    changed.stdout.fnmatch_lines(["-Write*Python code only*", "+Write*Python source only*"])
 
     project.runpytest("--snapshot-update").assert_outcomes(passed=1)
     assert "Python source only" in _snapshot_file(project).read_text(encoding="utf-8")
@@ -154,3 +154,36 @@ def test_plugin_and_cases_import_without_syrupy() -> None:
         "assert 'openai' not in sys.modules, 'openai imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_a_lint_error_in_the_override_fails_its_case_with_the_lint_line(
+    project: pytest.Pytester,
+) -> None:
+    project.runpytest("--snapshot-update").assert_outcomes(passed=1)
+    # No {{specs_block}}: the model would never see the specs (a lint error, JP code).
+    broken = MODULE_TEMPLATE.replace("{{specs_block}}\n", "")
+    (project.path / "prompts" / "build_module.md").write_text(broken, encoding="utf-8")
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["prompts/build_module.md:*:*: JP* *specs_block*"])
+    assert "Traceback" not in result.stdout.str()
+    # An update in that state deletes nothing.
+    update = project.runpytest("--snapshot-update")
+    update.assert_outcomes(failed=1)
+    assert _snapshot_file(project).is_file()
+
+
+def test_a_snapshot_failure_shows_every_changed_line_and_little_else(
+    project: pytest.Pytester,
+) -> None:
+    project.runpytest("--snapshot-update").assert_outcomes(passed=1)
+    extra = "".join(f"Rule {n}: keep it short.\n" for n in range(40))
+    template = project.path / "prompts" / "build_module.md"
+    template.write_text(
+        MODULE_TEMPLATE.replace("{{specs_block}}", extra + "{{specs_block}}"), encoding="utf-8"
+    )
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"+Rule {n}: keep it short." for n in range(40)])
+    assert "truncated" not in result.stdout.str()
+    assert len(result.outlines) < 80  # the 40 added lines, a header and pytest's frame

@@ -17,6 +17,7 @@ from jaunt.promptkit.errors import LayerError
 from jaunt.promptkit.fixtures import load_fixture_dir
 from jaunt.promptkit.snapshots.cases import PromptCase, discover_sets, prompt_cases, set_dirs
 from jaunt.promptkit.snapshots.extension import MarkdownSnapshotExtension
+from jaunt.promptkit.snapshots.plugin import PromptSnapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 try:
@@ -27,14 +28,11 @@ except LayerError as exc:  # a broken template or fixture: one line, not a trace
     pytest.fail(f"prompt cases: {exc}", pytrace=False)
 
 
-@pytest.fixture
-def md_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    return snapshot.use_extension(MarkdownSnapshotExtension)
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_prompt(case: PromptCase, md_snapshot: SnapshotAssertion) -> None:
-    assert case.markdown() == md_snapshot
+def test_prompt(case: PromptCase, snapshot: SnapshotAssertion) -> None:
+    # The plugin's wrapper: a drift fails with the whole diff of each changed message.
+    expected = PromptSnapshot(snapshot.use_extension(MarkdownSnapshotExtension), case.id)
+    assert case.markdown() == expected
 
 
 def test_no_dead_snapshots(request: pytest.FixtureRequest) -> None:
@@ -96,7 +94,7 @@ def test_one_word_changes_exactly_the_affected_snapshots(suite_copy: pytest.Pyte
     }
     assert failed == set(affected)
     # The diff names the changed line, not a wall of text.
-    changed.stdout.fnmatch_lines(["*- For reference only*", "*+ For context only*"])
+    changed.stdout.fnmatch_lines(["-*For reference only*", "+*For context only*"])
 
     updated = _run(suite_copy, "--snapshot-update")
     updated.stdout.fnmatch_lines([f"*{len(affected)} snapshots updated*"])

@@ -1,7 +1,7 @@
 """What ``jaunt-prompts render`` and ``watch`` print: the summary table, problems, prefixes, diffs.
 
-Every function returns plain lines; colour is added only when asked (a terminal without
-``NO_COLOR``), after padding, so columns line up either way.
+Every function returns lines; emphasis goes through the given styler (plain by default; the
+CLI passes colour for a terminal), applied after padding, so columns line up either way.
 """
 
 from __future__ import annotations
@@ -16,20 +16,11 @@ from jaunt.promptkit.files import display_path
 from jaunt.promptkit.lint import Finding
 from jaunt.promptkit.prefix import PrefixReport
 from jaunt.promptkit.session import Failed, LoadedSet, Outcome, Rendered
+from jaunt.promptkit.styling import Role, Styler, plain
 from jaunt.promptkit.tokens import Tokenizer
-
-_GREEN = "\x1b[32m"
-_RED = "\x1b[31m"
-_YELLOW = "\x1b[33m"
-_DIM = "\x1b[2m"
-_RESET = "\x1b[0m"
 
 HEADERS = ("fixture", "kind", "set", "chars", "tokens", "lint", "result")
 _RIGHT_ALIGNED = {"chars", "tokens"}
-
-
-def paint(text: str, tint: str, color: bool) -> str:
-    return f"{tint}{text}{_RESET}" if color and text else text
 
 
 def lint_status(findings: Sequence[Finding]) -> str:
@@ -44,10 +35,10 @@ def lint_status(findings: Sequence[Finding]) -> str:
     return ", ".join(parts) or "ok"
 
 
-def _status_tint(status: str) -> str:
+def _status_role(status: str) -> Role:
     if "error" in status or status == "FAILED":
-        return _RED
-    return _YELLOW if "warning" in status else _GREEN
+        return "error"
+    return "warning" if "warning" in status else "ok"
 
 
 def summary_rows(
@@ -65,7 +56,7 @@ def summary_rows(
 
 
 def summary_table(
-    outcomes: Sequence[Outcome], loaded: LoadedSet, tokenizer: Tokenizer, *, color: bool = False
+    outcomes: Sequence[Outcome], loaded: LoadedSet, tokenizer: Tokenizer, *, style: Styler = plain
 ) -> list[str]:
     """The table: one row per fixture, columns :data:`HEADERS`."""
     rows = summary_rows(outcomes, loaded, tokenizer)
@@ -76,27 +67,27 @@ def summary_table(
         for i, (head, cell) in enumerate(zip(HEADERS, row, strict=True)):
             padded = cell.rjust(widths[i]) if head in _RIGHT_ALIGNED else cell.ljust(widths[i])
             if not header and head in ("lint", "result"):
-                padded = paint(padded, _status_tint(cell), color)
+                padded = style(padded, _status_role(cell))
             cells.append(padded)
         return "  ".join(cells).rstrip()
 
     return [line(HEADERS, header=True), *(line(r) for r in rows)]
 
 
-def finding_lines(findings: Iterable[Finding], *, color: bool = False) -> list[str]:
+def finding_lines(findings: Iterable[Finding], *, style: Styler = plain) -> list[str]:
     """``path:line:col: CODE message`` per lint finding (paths relative when under cwd)."""
     lines = []
     for f in findings:
         suffix = " (warning)" if f.severity == "warning" else ""
-        where = paint(f"{display_path(f.path)}:{f.line}:{f.column}:", _DIM, color)
+        where = style(f"{display_path(f.path)}:{f.line}:{f.column}:", "dim")
         lines.append(f"{where} {f.code} {f.message}{suffix}")
     return lines
 
 
-def failure_lines(outcomes: Iterable[Outcome], *, color: bool = False) -> list[str]:
+def failure_lines(outcomes: Iterable[Outcome], *, style: Styler = plain) -> list[str]:
     """``FAILED <fixture>: <path:line:col: message>`` per error of each failed fixture."""
     return [
-        f"{paint('FAILED', _RED, color)} {o.name}: {error}"
+        f"{style('FAILED', 'error')} {o.name}: {error}"
         for o in outcomes
         if isinstance(o, Failed)
         for error in o.errors
@@ -104,10 +95,10 @@ def failure_lines(outcomes: Iterable[Outcome], *, color: bool = False) -> list[s
 
 
 def problem_lines(
-    outcomes: Sequence[Outcome], loaded: LoadedSet, *, color: bool = False
+    outcomes: Sequence[Outcome], loaded: LoadedSet, *, style: Styler = plain
 ) -> list[str]:
     """Lint findings of the set, then every failure."""
-    return finding_lines(loaded.findings, color=color) + failure_lines(outcomes, color=color)
+    return finding_lines(loaded.findings, style=style) + failure_lines(outcomes, style=style)
 
 
 def prefix_lines(reports: Sequence[PrefixReport], tokenizer: Tokenizer) -> list[str]:

@@ -19,7 +19,7 @@ from typing import Literal
 from jaunt.promptkit.errors import FixtureError, TemplateError, TemplateSyntaxError
 from jaunt.promptkit.files import display_path
 from jaunt.promptkit.fixtures import Fixture, fixture_paths, load_fixture
-from jaunt.promptkit.lint import Finding, lint_prompts_config, lint_set_dir, lint_template_set
+from jaunt.promptkit.lint import Finding, lint_set_source
 from jaunt.promptkit.messages import Message, messages_to_markdown, render_messages
 from jaunt.promptkit.prefix import PrefixReport, analyze_prefix, request_tokens
 from jaunt.promptkit.template_set import (
@@ -86,17 +86,7 @@ def load_set(source: SetSource) -> LoadedSet:
         except TemplateError as exc:
             errors[name] = [exc]
             templates[name] = packaged.templates[name]
-    return LoadedSet(
-        source, TemplateSet(source.name, templates), errors, _lint_source(source, packaged)
-    )
-
-
-def _lint_source(source: SetSource, packaged: TemplateSet) -> list[Finding]:
-    if source.directory is not None:
-        return lint_set_dir(source.directory)
-    if source.prompts is not None:
-        return lint_prompts_config(source.prompts)
-    return lint_template_set(packaged)
+    return LoadedSet(source, TemplateSet(source.name, templates), errors, lint_set_source(source))
 
 
 # --- results ---------------------------------------------------------------------------------

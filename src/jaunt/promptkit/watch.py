@@ -27,7 +27,6 @@ from jaunt.promptkit.report import (
     diff_totals,
     failure_lines,
     finding_lines,
-    paint,
     prefix_lines,
     problem_lines,
     snapshot_path,
@@ -41,6 +40,7 @@ from jaunt.promptkit.session import (
     Outcome,
     Rendered,
 )
+from jaunt.promptkit.styling import Styler, plain
 from jaunt.promptkit.template_set import SetSource
 
 # Measured with benchmarks/watch_latency.py: lower steps buy little and cost idle CPU.
@@ -51,9 +51,6 @@ DEFAULT_STEP_MS = 10
 _RUST_TIMEOUT_MS = 200
 _MAX_DETAIL_LINES = 40
 
-_RED = "\x1b[31m"
-_DIM = "\x1b[2m"
-
 
 @dataclass
 class WatchOptions:
@@ -61,7 +58,7 @@ class WatchOptions:
     snapshot_dir: Path | None = None
     debounce_ms: int = DEFAULT_DEBOUNCE_MS
     step_ms: int = DEFAULT_STEP_MS
-    color: bool = False
+    style: Styler = plain
     config_path: Path | None = None
     # Rebuilds the set source when ``config_path`` changes.
     source_factory: Callable[[], SetSource] | None = None
@@ -84,9 +81,9 @@ class Watcher:
         outcomes = self.session.render_all()
         loaded = self.session.current_set()
         tokenizer = self.session.tokenizer
-        for line in summary_table(outcomes, loaded, tokenizer, color=self.options.color):
+        for line in summary_table(outcomes, loaded, tokenizer, style=self.options.style):
             self.emit(line)
-        for line in problem_lines(outcomes, loaded, color=self.options.color):
+        for line in problem_lines(outcomes, loaded, style=self.options.style):
             self.emit(line)
         reports = self.session.prefix_reports()
         self.prefixes = {r.kind: r for r in reports if r.requests > 1}
@@ -151,7 +148,7 @@ class Watcher:
         try:
             self.session.source = factory()
         except ProjectError as exc:
-            self.emit(f"{self._stamp()} {paint('error', _RED, self.options.color)} {exc}")
+            self.emit(f"{self._stamp()} {self.options.style('error', 'error')} {exc}")
             self.emit("  keeping the previous template set")
             return
         self.session.loaded = None
@@ -162,7 +159,7 @@ class Watcher:
     def _report(
         self, paths: Sequence[Path], outcomes: Sequence[Outcome], started: float, *, templates: bool
     ) -> None:
-        color = self.options.color
+        style = self.options.style
         names = ", ".join(display_path(p) for p in paths)
         if not outcomes:
             self.emit(f"{self._stamp()} {names} changed: no fixture uses it")
@@ -184,7 +181,7 @@ class Watcher:
             timing += f" ({since_save:.0f} ms after save)"
         parts[0] += f" {timing}"
         if failed:
-            parts.append(paint(f"{len(failed)} FAILED, last good output kept", _RED, color))
+            parts.append(style(f"{len(failed)} FAILED, last good output kept", "error"))
         if changed:
             parts.append(f"{len(changed)} changed +{added} -{removed}")
         elif rendered:
@@ -199,8 +196,8 @@ class Watcher:
         if templates:
             loaded = self.session.current_set()
             findings = sorted({f for kind in kinds for f in loaded.kind_findings(kind)})
-            details += finding_lines(findings, color=color)
-        details += failure_lines(failed, color=color)
+            details += finding_lines(findings, style=style)
+        details += failure_lines(failed, style=style)
         # The changed lines of each fixture; fixtures that changed the same way (one
         # template edit seen by many fixtures) share one excerpt.
         excerpts: dict[tuple[str, ...], list[str]] = {}
@@ -287,7 +284,7 @@ class Watcher:
         return max(0.0, (time.time() - max(mtimes)) * 1000)
 
     def _stamp(self) -> str:
-        return paint(time.strftime("%H:%M:%S"), _DIM, self.options.color)
+        return self.options.style(time.strftime("%H:%M:%S"), "dim")
 
     # --- the loop ------------------------------------------------------------------------------
 

@@ -10,22 +10,14 @@ same way for every command. Errors in what the options name are
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from typing import TextIO
 
 from jaunt.promptkit.errors import ProjectError
 from jaunt.promptkit.files import display_path
-from jaunt.promptkit.lint.report import use_color
 from jaunt.promptkit.project import FIXTURES_DIR_NAME, SETS_DIR_NAME, Project
 from jaunt.promptkit.session import AuthoringSession
 from jaunt.promptkit.settings import CONFIG_FILE_NAME
 from jaunt.promptkit.tokens import DEFAULT_ENCODING, ENCODINGS, ESTIMATE, get_tokenizer
-
-
-def color_for(stream: TextIO) -> bool:
-    """Colour on a terminal unless ``NO_COLOR`` is set."""
-    return use_color(stream.isatty(), os.environ)
 
 
 def add_project_options(parser: argparse.ArgumentParser, *, choose_set: bool = True) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from jaunt.promptkit.cli.common import add_project_options, project_from_args
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from jaunt.promptkit.cli.style import styler_for
 from jaunt.promptkit.errors import ConfigError, ProjectError
 from jaunt.promptkit.lint import (
     RULES,
@@ -39,7 +40,6 @@ from jaunt.promptkit.lint.report import (
     rule_table,
     rules_markdown,
     summary,
-    use_color,
 )
 from jaunt.promptkit.project import Project
 from jaunt.promptkit.template_set import TEMPLATE_NAMES, load_packaged_set
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         lines = (
             format_github(findings)
             if args.format == "github"
-            else format_text(findings, color=use_color(sys.stdout.isatty(), os.environ))
+            else format_text(findings, style=styler_for(sys.stdout))
         )
         for line in lines:
             print(line)

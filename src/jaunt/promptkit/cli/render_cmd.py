@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jaunt.promptkit.cli.common import add_source_options, color_for, session_from_args, usage_error
+from jaunt.promptkit.cli.common import add_source_options, session_from_args, usage_error
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_OK
+from jaunt.promptkit.cli.style import styler_for
 from jaunt.promptkit.errors import ConfigError, FixtureError, ProjectError
 from jaunt.promptkit.files import display_path
 from jaunt.promptkit.lint import has_errors
@@ -68,12 +69,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     # With the messages on stdout, the summary goes to stderr so a redirect captures them alone.
     report = sys.stderr if single else sys.stdout
-    color = color_for(report)
-    for line in summary_table(outcomes, loaded, session.tokenizer, color=color):
+    style = styler_for(report)
+    for line in summary_table(outcomes, loaded, session.tokenizer, style=style):
         print(line, file=report)
     for line in prefix_lines(session.prefix_reports(), session.tokenizer):
         print(line, file=report)
-    for line in problem_lines(outcomes, loaded, color=color_for(sys.stderr)):
+    for line in problem_lines(outcomes, loaded, style=styler_for(sys.stderr)):
         print(line, file=sys.stderr)
     summary = footer(outcomes, loaded)
     if args.out:

@@ -18,12 +18,12 @@ from typing import Any
 
 from jaunt.promptkit.cli.common import (
     add_source_options,
-    color_for,
     project_from_args,
     session_from_args,
     usage_error,
 )
 from jaunt.promptkit.cli.main import EXIT_OK
+from jaunt.promptkit.cli.style import styler_for
 from jaunt.promptkit.errors import ConfigError, FixtureError, ProjectError
 from jaunt.promptkit.project import Project
 from jaunt.promptkit.template_set import SetSource
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         snapshot_dir=Path(args.snapshots) if args.snapshots else _default_snapshots(project),
         debounce_ms=max(1, args.debounce),
         step_ms=max(1, args.step),
-        color=color_for(sys.stdout),
+        style=styler_for(sys.stdout),
         config_path=config_path,
         source_factory=(lambda: _reload_source(args)) if config_path else None,
     )

@@ -35,6 +35,7 @@ from jaunt.promptkit.lint.rules import RULES, Rule, find_rule, rule
 from jaunt.promptkit.settings import PromptsConfig
 from jaunt.promptkit.template_set import (
     TEMPLATE_NAMES,
+    SetSource,
     TemplateName,
     TemplateSet,
     load_packaged_set,
@@ -51,6 +52,7 @@ __all__ = [
     "lint_file",
     "lint_prompts_config",
     "lint_set_dir",
+    "lint_set_source",
     "lint_template_set",
     "lint_text",
     "template_name_of",
@@ -142,6 +144,15 @@ def lint_set_dir(directory: str | os.PathLike[str]) -> list[Finding]:
         )
         findings += lint_file(file)
     return sorted(set(findings + _lint_paths(paths)))
+
+
+def lint_set_source(source: SetSource) -> list[Finding]:
+    """Lint the files a set is made of: its folder, its ``[prompts]`` paths, or the packaged set."""
+    if source.directory is not None:
+        return lint_set_dir(source.directory)
+    if source.prompts is not None:
+        return lint_prompts_config(source.prompts)
+    return lint_template_set(load_packaged_set())
 
 
 def lint_prompts_config(prompts: PromptsConfig) -> list[Finding]:

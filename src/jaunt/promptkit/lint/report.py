@@ -6,52 +6,29 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, replace
-from pathlib import Path
 from typing import Literal
 
+from jaunt.promptkit.files import display_path
 from jaunt.promptkit.lint.findings import Finding
 from jaunt.promptkit.lint.rules import Rule
+from jaunt.promptkit.styling import Styler, plain
 
 OutputFormat = Literal["text", "json", "github"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("text", "json", "github")
 
-_RED = "\x1b[31m"
-_YELLOW = "\x1b[33m"
-_BOLD = "\x1b[1m"
-_RESET = "\x1b[0m"
-
-
-def use_color(stream_isatty: bool, environ: os._Environ[str] | dict[str, str]) -> bool:
-    """Colour only on a terminal, and never when ``NO_COLOR`` is set to anything non-empty."""
-    return stream_isatty and not environ.get("NO_COLOR")
-
 
 def relative_to(findings: Iterable[Finding], cwd: str | os.PathLike[str]) -> list[Finding]:
     """Findings with paths under ``cwd`` made relative to it (others stay as they are)."""
-    base = Path(cwd).resolve()
-    shown: list[Finding] = []
-    for f in findings:
-        try:
-            rel = Path(f.path).resolve().relative_to(base)
-        except (ValueError, OSError):
-            shown.append(f)
-        else:
-            shown.append(replace(f, path=rel.as_posix()))
-    return shown
+    return [replace(f, path=display_path(f.path, cwd)) for f in findings]
 
 
-def format_text(findings: Iterable[Finding], *, color: bool = False) -> Iterator[str]:
+def format_text(findings: Iterable[Finding], *, style: Styler = plain) -> Iterator[str]:
     """``path:line:col: CODE message`` lines; warnings end in ``(warning)``."""
     for f in findings:
         suffix = " (warning)" if f.severity == "warning" else ""
-        if color:
-            tint = _RED if f.severity == "error" else _YELLOW
-            yield (
-                f"{_BOLD}{f.path}:{f.line}:{f.column}:{_RESET} "
-                f"{tint}{_BOLD}{f.code}{_RESET} {f.message}{suffix}"
-            )
-        else:
-            yield f"{f}{suffix}"
+        where = style(f"{f.path}:{f.line}:{f.column}:", "bold")
+        code = style(f.code, "error" if f.severity == "error" else "warning")
+        yield f"{where} {code} {f.message}{suffix}"
 
 
 def format_json(findings: Iterable[Finding]) -> str:

@@ -7,6 +7,7 @@ module needs syrupy or pytest.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -70,3 +71,47 @@ def prompt_cases(
     if duplicates:
         raise ValueError(f"prompt cases with the same id: {', '.join(duplicates)}")
     return cases
+
+
+def _message_sections(markdown: str) -> list[tuple[str, str]]:
+    """(role, content) of each message of a snapshot text (see ``messages_to_markdown``)."""
+    sections: list[tuple[str, list[str]]] = []
+    lines = markdown.split("\n")
+    for number, line in enumerate(lines):
+        starts = line.startswith("# ") and line[2:] in ("system", "user", "assistant")
+        if (
+            starts
+            and (number == 0 or lines[number - 1] == "")
+            and (number + 1 < len(lines) and lines[number + 1] == "")
+        ):
+            sections.append((line[2:], []))
+        elif sections:
+            sections[-1][1].append(line)
+        else:
+            sections.append(("text", [line]))
+    return [(role, "\n".join(body).strip("\n")) for role, body in sections]
+
+
+def drift_report(case_id: str, stored: str | None, rendered: str, *, context: int = 2) -> str:
+    """Why a case's snapshot check failed: every changed message, as a whole unified diff.
+
+    Nothing is cut: each changed message gets its own diff with ``context`` lines around
+    each change; unchanged messages are not shown.
+    """
+    if stored is None:
+        return f"{case_id}: no snapshot yet; write it with `pytest --snapshot-update` and commit it"
+    old, new = _message_sections(stored), _message_sections(rendered)
+    lines = [f"{case_id}: the rendered prompt differs from its snapshot"]
+    for index in range(max(len(old), len(new))):
+        before = old[index] if index < len(old) else ("", "")
+        after = new[index] if index < len(new) else ("", "")
+        if before == after:
+            continue
+        role = after[0] or before[0]
+        lines.append(f"message {index + 1} ({role}):")
+        diff = difflib.unified_diff(
+            before[1].split("\n"), after[1].split("\n"), lineterm="", n=context
+        )
+        lines += [line for line in diff if not line.startswith(("---", "+++"))]
+    lines.append("if the change is intended: `pytest --snapshot-update`, then review the diff")
+    return "\n".join(lines)

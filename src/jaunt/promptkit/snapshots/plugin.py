@@ -69,6 +69,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not cases:
         fixtures_dir = _project(metafunc.config).fixtures_dir
         pytest.fail(f"jaunt prompt cases: no *.toml fixtures in {fixtures_dir}", pytrace=False)
+    metafunc.config.stash[_SET_ERRORS] = _lint_errors(metafunc.config)
     metafunc.parametrize(CASE_ARG, cases, ids=[case.id for case in cases])
 
 
@@ -103,6 +104,75 @@ def _project_sets(config: pytest.Config, project: Project) -> list[TemplateSet]:
     return [project.set_source.load()]
 
 
+def _lint_errors(config: pytest.Config) -> dict[str, list[str]]:
+    """``path:line:col: CODE message`` of each lint error, by set name."""
+    from jaunt.promptkit.files import display_path
+    from jaunt.promptkit.lint import lint_set_source
+    from jaunt.promptkit.template_set import SetSource
+
+    set_dirs: list[Path] = [Path(p) for p in config.getini(INI_SETS)]
+    sources = (
+        [SetSource.from_dir(d) for d in set_dirs] if set_dirs else [_project(config).set_source]
+    )
+    errors: dict[str, list[str]] = {}
+    for source in sources:
+        found = [f for f in lint_set_source(source) if f.severity == "error"]
+        errors[source.name] = [
+            f"{display_path(f.path, config.rootpath)}:{f.line}:{f.column}: {f.code} {f.message}"
+            for f in sorted(found)
+        ]
+    return errors
+
+
+_SET_ERRORS = pytest.StashKey[dict[str, list[str]]]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """A case whose set has lint errors, or that does not render, fails with one line each."""
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get(CASE_ARG) if callspec is not None else None
+    if case is None:
+        return
+    errors = item.config.stash.get(_SET_ERRORS, {}).get(case.template_set.name, [])
+    if errors:
+        pytest.fail("\n".join(errors), pytrace=False)
+    from jaunt.promptkit.errors import LayerError
+    from jaunt.promptkit.files import display_path
+
+    try:
+        case.markdown()
+    except LayerError as exc:
+        pytest.fail(exc.one_line(display_path), pytrace=False)
+
+
+class PromptSnapshot:
+    """syrupy's snapshot for one case; a mismatch fails with the whole diff of each message.
+
+    pytest cuts long assertion explanations (and syrupy's diff with them) unless run with
+    ``-vv``; a prompt reviewer needs the whole changed message and nothing else, so the
+    failure is raised here as one message, without a traceback.
+    """
+
+    def __init__(self, snapshot: Any, case_id: str) -> None:
+        self._snapshot = snapshot
+        self._case_id = case_id
+
+    def __eq__(self, other: object) -> bool:
+        if self._snapshot == other:
+            return True
+        from jaunt.promptkit.snapshots.cases import drift_report
+
+        result = self._snapshot.executions[self._snapshot.num_executions - 1]
+        stored = result.recalled_data
+        pytest.fail(drift_report(self._case_id, stored, str(other)), pytrace=False)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<prompt snapshot {self._case_id}>"
+
+
 @pytest.fixture
 def jaunt_prompt_snapshot(request: pytest.FixtureRequest) -> Any:
     """syrupy's ``snapshot`` with the Markdown single-file extension (needs syrupy)."""
@@ -122,7 +192,10 @@ def jaunt_prompt_snapshot(request: pytest.FixtureRequest) -> Any:
             "(was it disabled with `-p no:syrupy`?)",
             pytrace=False,
         )
-    return snapshot.use_extension(MarkdownSnapshotExtension)
+    callspec = getattr(request.node, "callspec", None)
+    case = callspec.params.get(CASE_ARG) if callspec is not None else None
+    case_id = case.id if case is not None else request.node.name
+    return PromptSnapshot(snapshot.use_extension(MarkdownSnapshotExtension), case_id)
 
 
 @pytest.hookimpl(tryfirst=True)

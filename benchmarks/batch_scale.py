@@ -58,7 +58,7 @@ def main() -> None:
         with FakeBatchServer(answer=answer) as server, tempfile.TemporaryDirectory() as tmp:
             llm = LLMConfig("openai", "gpt-4o-mini", KEY_ENV, base_url=server.base_url)
 
-            def go(llm: LLMConfig = llm, tmp: str = tmp) -> Any:
+            def go(llm: LLMConfig = llm, tmp: str = tmp, requests: Any = requests) -> Any:
                 return asyncio.run(
                     generate_batch(
                         requests, state_dir=tmp, llm=llm, templates=templates, options=options

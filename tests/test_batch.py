@@ -437,3 +437,18 @@ def test_provider_errors_are_one_scrubbed_line_and_the_run_resumes(tmp_path: Pat
         assert "pw-secret" not in (tmp_path / "s" / "state.json").read_text("utf-8")
         outcome = run([("m", SHOP_CTX)], server, tmp_path / "s")
         assert outcome.results["m"].ok
+
+
+def test_each_attempt_keeps_its_record(server: FakeBatchServer, tmp_path: Path) -> None:
+    outcome = run([("pricing", SHOP_CTX)], server, tmp_path / "s")
+    (attempt,) = outcome.attempts["pricing"]
+    assert attempt.answer == f"```python\n{GOOD}```"
+    assert attempt.source == GOOD
+    assert attempt.errors == []
+    assert attempt.finish_reason == "stop"
+    assert attempt.usage is not None
+    assert attempt.usage.total_tokens == 120
+    assert attempt.latency_s is not None
+    assert attempt.latency_s >= 0
+    assert attempt.batch_id in server.batches
+    assert outcome.messages_of(attempt) == render_messages(TEMPLATES, SHOP_CTX)

@@ -171,6 +171,8 @@ class BatchAttempt:
     errors: list[str] = field(default_factory=list)
     usage: TokenUsage | None = None
     finish_reason: str | None = None
+    # From the batch's creation (or the job's hand-over to its engine) to collection.
+    latency_s: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -222,10 +224,23 @@ class BatchOutcome:
     unfinished: list[str]
     cancelled: bool
     progress: BatchProgress
+    state_dir: Path | None = None
 
     @property
     def complete(self) -> bool:
         return not self.unfinished
+
+    def messages_of(self, attempt: BatchAttempt) -> list[Message]:
+        """The messages ``attempt`` sent, read back from its input file in the state folder."""
+        if self.state_dir is None:
+            raise ValueError("this outcome has no state folder")
+        path = self.state_dir / "requests" / f"{attempt.job}.jsonl"
+        with path.open("rb") as handle:
+            for raw in handle:
+                line = json.loads(raw)
+                if line.get("custom_id") == attempt.custom_id:
+                    return list(line["body"]["messages"])
+        raise KeyError(f"{attempt.custom_id} is not in {path}")
 
 
 ProgressCallback = Callable[[BatchProgress], None]
@@ -362,6 +377,7 @@ class _Job:
     sha256: str
     phase: Phase = "written"
     intent_at: float = 0.0
+    submitted_at: float = 0.0
     file_id: str | None = None
     batch_id: str | None = None
     status: str | None = None
@@ -664,11 +680,17 @@ class BatchRun:
     async def _find_upload(self, job: _Job) -> str | None:
         client = self._client_for_run()
         name = self._remote_name(job)
-        found = await self._api("listing files", _collect_list(client.files.list(purpose="batch")))
-        for item in found:
-            if item.filename == name and item.bytes == job.bytes:
-                return str(item.id)
-        return None
+
+        async def scan() -> str | None:
+            async for item in client.files.list(purpose="batch", order="desc"):
+                if item.filename == name and item.bytes == job.bytes:
+                    return str(item.id)
+                if item.created_at < job.intent_at - _RECONCILE_SLACK_S:
+                    return None  # newest first: older ones cannot be ours
+            return None
+
+        found: str | None = await self._api("listing files", scan())
+        return found
 
     async def _find_batch(self, job: _Job) -> str | None:
         client = self._client_for_run()
@@ -698,7 +720,7 @@ class BatchRun:
             await self._advance_openai(job)
         elif engine == "local" and job.phase == "written":
             client = self._client_for_run()
-            job.phase = "submitted"
+            job.phase, job.submitted_at = "submitted", time.time()
             await run_batch_file(
                 self._input_path(job),
                 self._output_path(job),
@@ -712,7 +734,7 @@ class BatchRun:
                 job.phase, job.status = "ended", "completed"
                 self._save()
             elif job.phase == "written":
-                job.phase = "submitted"
+                job.phase, job.submitted_at = "submitted", time.time()
                 self._save()
         if job.phase == "ended":
             await self._collect(job)
@@ -753,7 +775,7 @@ class BatchRun:
         if job.phase == "creating":
             found = await self._find_batch(job)
             if found is not None:
-                job.batch_id, job.phase = found, "submitted"
+                job.batch_id, job.phase, job.submitted_at = found, "submitted", job.intent_at
                 self._save()
         if job.phase in ("uploaded", "creating"):
             job.phase, job.intent_at = "creating", time.time()
@@ -769,6 +791,7 @@ class BatchRun:
                 ),
             )
             job.batch_id, job.phase, job.status = str(batch.id), "submitted", str(batch.status)
+            job.submitted_at = time.time()
             self._save()
             logger.info("%s: batch %s created", job.name, job.batch_id)
             return  # just created: nothing to learn from asking again right away
@@ -823,8 +846,10 @@ class BatchRun:
         if job.batch_errors:
             why_missing += f" ({'; '.join(job.batch_errors)})"
         attempts: list[BatchAttempt] = []
+        latency = time.time() - job.submitted_at if job.submitted_at else None
         for module_id, custom_id, number, delivery in job.entries:
             attempt = BatchAttempt(module_id, custom_id, number, delivery, job.name, job.batch_id)
+            attempt.latency_s = latency
             line = answers.get(custom_id) or failures.get(custom_id)
             response = line.get("response") if line is not None else None
             ctx = self.contexts.get(module_id)
@@ -981,7 +1006,9 @@ class BatchRun:
                 unfinished.append(module_id)
                 continue
             results[module_id] = result_from_attempts(attempts, cancelled=self.cancelled)
-        return BatchOutcome(results, attempts_by_id, unfinished, self.cancelled, progress)
+        return BatchOutcome(
+            results, attempts_by_id, unfinished, self.cancelled, progress, self.state_dir
+        )
 
 
 def result_from_attempts(
@@ -1015,10 +1042,6 @@ def result_from_attempts(
             "batch run cancelled before this module was sent" if cancelled else "never sent"
         ]
     return result
-
-
-async def _collect_list(pages: Any) -> list[Any]:
-    return [item async for item in pages]
 
 
 async def generate_batch(

@@ -289,7 +289,8 @@ def test_local_engine_runs_the_same_lines_against_a_chat_server(tmp_path: Path) 
         outcome = run([("a", ctx_named("a")), ("b", ctx_named("b"))], chat, tmp_path / "s", options)
         assert all(r.ok for r in outcome.results.values())
         assert len(chat.requests) == 2
-        assert chat.requests[0].body["messages"] == render_messages(TEMPLATES, ctx_named("a"))
+        sent = [r.body["messages"] for r in chat.requests]
+        assert render_messages(TEMPLATES, ctx_named("a")) in sent
         again = run([("a", ctx_named("a")), ("b", ctx_named("b"))], chat, tmp_path / "s", options)
         assert len(chat.requests) == 2
         assert again.results["b"].ok
@@ -305,7 +306,10 @@ def test_run_batch_file_writes_the_batch_output_format(tmp_path: Path) -> None:
     with FakeOpenAIServer() as chat:
         chat.script(Reply(content=GOOD), Reply(status=400, error_message="nope"))
         client = openai.AsyncOpenAI(api_key="k", base_url=chat.base_url, max_retries=0)
-        stats = asyncio.run(run_batch_file(source, tmp_path / "out.jsonl", client=client))
+        # One at a time: the scripted replies go to the lines in order.
+        stats = asyncio.run(
+            run_batch_file(source, tmp_path / "out.jsonl", client=client, concurrency=1)
+        )
     assert (stats.requests, stats.succeeded, stats.failed) == (2, 1, 1)
     out = parse_output_lines((tmp_path / "out.jsonl").read_text("utf-8"))
     assert out["x"]["response"]["status_code"] == 200
@@ -452,3 +456,19 @@ def test_each_attempt_keeps_its_record(server: FakeBatchServer, tmp_path: Path) 
     assert attempt.latency_s >= 0
     assert attempt.batch_id in server.batches
     assert outcome.messages_of(attempt) == render_messages(TEMPLATES, SHOP_CTX)
+
+
+def test_a_damaged_or_busy_state_folder_is_a_clear_error(
+    server: FakeBatchServer, tmp_path: Path
+) -> None:
+    import fcntl
+
+    state = tmp_path / "s"
+    run([("m", SHOP_CTX)], server, state)
+    with (state / "lock").open("a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(BatchStateError, match="another process is using this state folder"):
+            run([("m", SHOP_CTX)], server, state)
+    (state / "results" / "job-00001.json").write_text("{not json", "utf-8")
+    with pytest.raises(BatchStateError, match="the batch state is damaged"):
+        run([("m", SHOP_CTX)], server, state)

@@ -484,14 +484,21 @@ class BatchRun:
                     f"{now!r}: use another --state folder (or remove this one to start over)",
                     path=str(self.state_dir),
                 )
-        self.run_token = data["run"]
-        self.cancelled = bool(data.get("cancelled"))
-        self.next_job = int(data["next_job"])
-        self.fingerprints = dict(data["modules"])
-        self.jobs = [_Job.from_json(job) for job in data["jobs"]]
-        for job in self.jobs:
-            if job.phase == "collected":
-                self._remember(self._read_results(job))
+        try:
+            self.run_token = str(data["run"])
+            self.cancelled = bool(data.get("cancelled"))
+            self.next_job = int(data["next_job"])
+            self.fingerprints = dict(data["modules"])
+            self.jobs = [_Job.from_json(job) for job in data["jobs"]]
+            for job in self.jobs:
+                if job.phase == "collected":
+                    self._remember(self._read_results(job))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise BatchStateError(
+                f"the batch state is damaged ({type(exc).__name__}: {exc}); remove the folder "
+                "to start over",
+                path=str(self.state_dir),
+            ) from None
 
     def _save(self) -> None:
         data = {
@@ -682,7 +689,7 @@ class BatchRun:
         name = self._remote_name(job)
 
         async def scan() -> str | None:
-            async for item in client.files.list(purpose="batch", order="desc"):
+            async for item in client.files.list(purpose="batch"):
                 if item.filename == name and item.bytes == job.bytes:
                     return str(item.id)
                 if item.created_at < job.intent_at - _RECONCILE_SLACK_S:
@@ -714,7 +721,12 @@ class BatchRun:
         """Move ``job`` as far as it goes without waiting; ``True`` when its phase changed."""
         before = job.phase
         engine = self.options.engine
-        if job.phase in ("written", "uploading", "uploaded", "creating") and self.cancelled:
+        waiting_locally = (
+            engine != "openai" and job.phase == "submitted" and not self._output_path(job).exists()
+        )
+        if self.cancelled and (
+            job.phase in ("written", "uploading", "uploaded", "creating") or waiting_locally
+        ):
             await self._drop(job)
         elif engine == "openai":
             await self._advance_openai(job)

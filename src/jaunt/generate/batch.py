@@ -89,7 +89,8 @@ ENGINES: tuple[str, ...] = get_args(Engine)
 ENDPOINT = "/v1/chat/completions"
 # The provider's limits for one input file (OpenAI: 50,000 requests, 200 MB).
 MAX_REQUESTS_PER_FILE = 50_000
-MAX_BYTES_PER_FILE = 200 * 1024 * 1024
+# 200 MB counted in SI units: under the limit however the provider counts a megabyte.
+MAX_BYTES_PER_FILE = 200_000_000
 STATE_FORMAT = 1
 # How often a request without an answer is sent: once, then once more.
 MAX_DELIVERIES = 2

@@ -174,7 +174,8 @@ def run_batch(
         return EXIT_USAGE
     out_dir = Path(args.out)
     options = options_from_args(args)
-    progress = ProgressLine(err, interactive=err.isatty(), model=llm.model)
+    price = price_for(llm.model)
+    progress = ProgressLine(err, interactive=err.isatty(), price=price)
     progress.line(
         f"{len(fixtures)} fixture{'s' if len(fixtures) != 1 else ''}, model {llm.model!r}, "
         f"engine {options.engine}, template set {templates.name!r}, state {args.state}"
@@ -201,7 +202,7 @@ def run_batch(
     except KeyboardInterrupt:
         progress.line(f"{PROG}: interrupted; run the same command again to continue")
         return EXIT_INTERRUPTED
-    return _summary(outcome, written, progress, options.engine, llm.model)
+    return _summary(outcome, written, progress, options.engine, llm.model, price)
 
 
 def _usage_problem(args: argparse.Namespace, fixtures: Sequence[Fixture]) -> str | None:
@@ -246,6 +247,7 @@ def _summary(
     progress: ProgressLine,
     engine: str,
     model: str,
+    price: Any,
 ) -> int:
     progress.finish()
     failed = sorted(name for name, r in outcome.results.items() if not r.ok)
@@ -265,7 +267,7 @@ def _summary(
         + (f", {len(outcome.unfinished)} still in flight" if outcome.unfinished else "")
         + (" (run cancelled)" if outcome.cancelled else "")
     )
-    progress.line(usage_line(outcome.progress.usage, model))
+    progress.line(usage_line(outcome.progress.usage, price, model))
     for input_path, output_path in outcome.progress.waiting_for:
         progress.line(
             f"waiting for {output_path}: run vllm run-batch -i {input_path} -o "
@@ -280,44 +282,50 @@ def _summary(
     return EXIT_OK if not failed and not outcome.unfinished else EXIT_FINDINGS
 
 
-def usage_line(usage: TokenUsage, model: str) -> str:
+def usage_line(usage: TokenUsage, price: Any, model: str) -> str:
     """Tokens so far and their cost at the batch price (and what online would cost)."""
     tokens = (
         f"tokens {usage.prompt_tokens:,} in ({usage.cached_prompt_tokens:,} cached) / "
         f"{usage.completion_tokens:,} out"
     )
-    return f"{tokens}; {cost_text(usage, model)}"
+    if price is None:
+        return f"{tokens}; cost unknown (no price for {model!r} in the price table)"
+    batch, online = _costs(usage, price)
+    return (
+        f"{tokens}; cost ${batch:.4f} at batch price ({price.batch_discount:.0%} off; "
+        f"online ${online:.4f})"
+    )
 
 
-def cost_text(usage: TokenUsage, model: str) -> str:
-    try:
-        # By name until the price table lands on main everywhere (then a plain import).
-        pricing: Any = importlib.import_module("jaunt.promptkit.pricing")
-    except ModuleNotFoundError:
-        return "cost unknown (no price table installed)"
-    try:
-        price = pricing.load_price_table().get(model)
-    except LayerError:
-        return f"cost unknown (no price for {model!r} in the price table)"
+def _costs(usage: TokenUsage, price: Any) -> tuple[float, float]:
     kwargs = {
         "input_tokens": usage.prompt_tokens,
         "cached_input_tokens": usage.cached_prompt_tokens,
         "output_tokens": usage.completion_tokens,
     }
-    batch = price.cost(**kwargs, batch=True)
-    online = price.cost(**kwargs, batch=False)
-    return (
-        f"cost ${batch:.4f} at batch price ({price.batch_discount:.0%} off; online ${online:.4f})"
-    )
+    return float(price.cost(**kwargs, batch=True)), float(price.cost(**kwargs, batch=False))
+
+
+def price_for(model: str) -> Any:
+    """The model's price from the price table, or ``None`` when it has none."""
+    try:
+        # By name until the price table is on main everywhere (then a plain import).
+        pricing: Any = importlib.import_module("jaunt.promptkit.pricing")
+    except ModuleNotFoundError:
+        return None
+    try:
+        return pricing.load_price_table().get(model)
+    except LayerError:
+        return None
 
 
 class ProgressLine:
     """One status line on stderr: rewritten in place on a terminal, else printed on change."""
 
-    def __init__(self, stream: TextIO, *, interactive: bool, model: str) -> None:
+    def __init__(self, stream: TextIO, *, interactive: bool, price: Any) -> None:
         self.stream = stream
         self.interactive = interactive
-        self.model = model
+        self.price = price
         self._last = ""
         self._shown = False
 
@@ -330,9 +338,10 @@ class ProgressLine:
         text = (
             f"batch: {progress.modules} modules | submitted {progress.submitted} | "
             f"in progress {progress.in_progress} | completed {progress.completed} | "
-            f"failed {progress.failed} | {progress.batches} batch(es) | "
-            f"{cost_text(progress.usage, self.model)}"
+            f"failed {progress.failed} | {progress.batches} batch(es)"
         )
+        if self.price is not None:
+            text += f" | est. cost ${_costs(progress.usage, self.price)[0]:.4f} (batch price)"
         if text == self._last:
             return
         self._last = text

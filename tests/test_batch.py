@@ -472,3 +472,27 @@ def test_a_damaged_or_busy_state_folder_is_a_clear_error(
     (state / "results" / "job-00001.json").write_text("{not json", "utf-8")
     with pytest.raises(BatchStateError, match="the batch state is damaged"):
         run([("m", SHOP_CTX)], server, state)
+
+
+def test_jaunts_three_field_llm_config_works(
+    server: FakeBatchServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @dataclasses.dataclass(frozen=True)
+    class JauntLLMConfig:  # jaunt's own jaunt.config.LLMConfig
+        provider: str
+        model: str
+        api_key_env: str
+
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    outcome = asyncio.run(
+        generate_batch(
+            [("m", SHOP_CTX)],
+            state_dir=tmp_path / "s",
+            llm=JauntLLMConfig("openai", "gpt-4o-mini", "JAUNT_BATCH_KEY"),
+            templates=TEMPLATES,
+            options=FAST,
+        )
+    )
+    assert outcome.results["m"].ok
+    # A server that is not api.openai.com gets the token cap as max_tokens, as online.
+    assert "max_tokens" in server.bodies["m#a1"]

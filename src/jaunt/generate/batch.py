@@ -53,9 +53,9 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, astuple, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 from jaunt.generate.base import GenerationResult, ModuleSpecContext, TokenUsage
@@ -401,6 +401,29 @@ class _Job:
         return self.phase not in ("collected",)
 
 
+class ModelSettings(Protocol):
+    """What a batch needs of an ``[llm]`` config: ours, or jaunt's three-field one."""
+
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def api_key_env(self) -> str: ...
+
+
+def layer_llm(llm: ModelSettings) -> LLMConfig:
+    """Our :class:`LLMConfig` from any config with ``provider``, ``model``, ``api_key_env``.
+
+    jaunt's own ``LLMConfig`` has only those three; the settings it lacks take their
+    defaults here.
+    """
+    if isinstance(llm, LLMConfig):
+        return llm
+    given = {f.name: getattr(llm, f.name) for f in fields(LLMConfig) if hasattr(llm, f.name)}
+    return LLMConfig(**given)
+
+
 def _custom_id(module: str, attempt: int, delivery: int) -> str:
     return f"{module}#a{attempt}" + (f".r{delivery}" if delivery > 1 else "")
 
@@ -413,7 +436,7 @@ class BatchRun:
         state_dir: str | os.PathLike[str],
         requests: Sequence[tuple[str, ModuleSpecContext]] | Mapping[str, ModuleSpecContext],
         *,
-        llm: LLMConfig,
+        llm: ModelSettings,
         templates: TemplateSet,
         options: BatchOptions | None = None,
         client: openai.AsyncOpenAI | None = None,
@@ -428,17 +451,21 @@ class BatchRun:
                 raise ValueError(f"module id {module_id!r} is given twice")
             self.contexts[module_id] = ctx
         self.state_dir = Path(state_dir)
-        self.llm = llm
+        self.llm = layer_llm(llm)
         self.templates = templates
         self.options = options or BatchOptions()
         self.on_progress = on_progress
         self._client = client
         self._own_client = False
         self._api_key: str | None = None
-        self.base_url = llm.base_url or "https://api.openai.com/v1"
+        # Where the SDK will send requests (as OpenAIBackend resolves it): it decides the
+        # token-limit field, so the lines ask what the online backend would.
+        self.base_url = (
+            self.llm.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        )
         if client is not None:
             self.base_url = str(client.base_url)
-        self.token_field = token_limit_field(llm, self.base_url)
+        self.token_field = token_limit_field(self.llm, self.base_url)
         self.jobs: list[_Job] = []
         self.collected: dict[str, list[BatchAttempt]] = {}
         self.run_token = ""
@@ -1061,7 +1088,7 @@ async def generate_batch(
     requests: Sequence[tuple[str, ModuleSpecContext]] | Mapping[str, ModuleSpecContext],
     *,
     state_dir: str | os.PathLike[str],
-    llm: LLMConfig,
+    llm: ModelSettings,
     templates: TemplateSet,
     options: BatchOptions | None = None,
     client: openai.AsyncOpenAI | None = None,
@@ -1173,9 +1200,11 @@ __all__ = [
     "BatchRun",
     "BatchStateError",
     "Engine",
+    "ModelSettings",
     "batch_line",
     "check_answer",
     "generate_batch",
+    "layer_llm",
     "parse_output_lines",
     "prompt_cache_key",
     "result_from_attempts",

@@ -314,3 +314,25 @@ def test_the_file_runner_feeds_the_external_engine(
     code, err = generate(capsys, *args)
     assert code == 0, err
     assert_all_written(tmp_path, 2)
+
+
+def test_local_engine_through_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from helpers.fake_openai import FakeOpenAIServer, Reply
+
+    write_fixtures(tmp_path, 3)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with FakeOpenAIServer(default=Reply(content=GOOD)) as chat:
+        local = ("--engine", "local", "--model", "local", "--base-url", chat.base_url)
+        code, err = generate(capsys, "--all", *local)
+        assert code == 2
+        assert "e.g. export OPENAI_API_KEY=local" in err
+        monkeypatch.setenv("OPENAI_API_KEY", "local")
+        code, err = generate(capsys, "--all", *local)
+        assert code == 0, err
+        assert len(chat.requests) == 3
+        assert_all_written(tmp_path, 3)
+        code, err = generate(capsys, "--all", *local)
+        assert code == 0, err
+        assert len(chat.requests) == 3  # collected answers are not asked for again

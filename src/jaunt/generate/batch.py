@@ -681,9 +681,15 @@ class BatchRun:
 
             api_key = os.environ.get(self.llm.api_key_env, "").strip()
             if not api_key:
+                hint = (
+                    f" (a server that ignores keys still needs a value, e.g. export "
+                    f"{self.llm.api_key_env}=local)"
+                    if self.llm.base_url is not None
+                    else ""
+                )
                 raise ConfigError(
                     f"environment variable {self.llm.api_key_env} is not set or empty; it must "
-                    f"hold the API key ([llm] api_key_env = {self.llm.api_key_env!r})"
+                    f"hold the API key ([llm] api_key_env = {self.llm.api_key_env!r}){hint}"
                 )
             self._api_key = api_key
             self._client = openai.AsyncOpenAI(

@@ -764,23 +764,20 @@ class BatchRun:
             await self._drop(job)
         elif engine == "openai":
             await self._advance_openai(job)
-        elif engine == "local" and job.phase == "written":
-            client = self._client_for_run()
-            job.phase, job.submitted_at = "submitted", time.time()
-            await run_batch_file(
-                self._input_path(job),
-                self._output_path(job),
-                client=client,
-                concurrency=self.options.local_concurrency,
-            )
-            job.phase, job.status = "ended", "completed"
-            self._save()
-        elif engine in ("local", "external") and job.phase in ("written", "submitted"):
+        elif job.phase in ("written", "submitted"):
+            # local and external: the output file (written whole, by rename) is the answer.
+            if job.phase == "written":
+                job.phase, job.submitted_at = "submitted", time.time()
+                self._save()
+            if engine == "local" and not self._output_path(job).exists():
+                await run_batch_file(
+                    self._input_path(job),
+                    self._output_path(job),
+                    client=self._client_for_run(),
+                    concurrency=self.options.local_concurrency,
+                )
             if self._output_path(job).exists():
                 job.phase, job.status = "ended", "completed"
-                self._save()
-            elif job.phase == "written":
-                job.phase, job.submitted_at = "submitted", time.time()
                 self._save()
         if job.phase == "ended":
             await self._collect(job)
@@ -792,7 +789,10 @@ class BatchRun:
             if found is not None:
                 job.batch_id, job.phase = found, "submitted"
                 self._save()
-                await self._api("cancelling a batch", self._client_for_run().batches.cancel(found))
+                with contextlib.suppress(GenerationBackendError):  # it may have ended already
+                    await self._api(
+                        "cancelling a batch", self._client_for_run().batches.cancel(found)
+                    )
                 return
         job.phase = "dropped"
         job.status = "cancelled before submission"

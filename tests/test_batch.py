@@ -496,3 +496,29 @@ def test_jaunts_three_field_llm_config_works(
     assert outcome.results["m"].ok
     # A server that is not api.openai.com gets the token cap as max_tokens, as online.
     assert "max_tokens" in server.bodies["m#a1"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lost_calls_and_replies_never_submit_twice(seed: int, tmp_path: Path) -> None:
+    """A third of all API calls fail, half of them after the server acted; every failure
+    ends the run (max_retries=0), and the next run continues from the state folder."""
+
+    def answer(cid: str, body: dict[str, Any]) -> Answer:
+        return Answer(BAD if cid.startswith("m1") and "#a1" in cid else GOOD)
+
+    requests = [(f"m{i}", ctx_named(f"m{i}")) for i in range(12)]
+    options = dataclasses.replace(FAST, max_requests_per_file=5)
+    with FakeBatchServer(answer=answer, chaos_rate=0.33, chaos_seed=seed) as server:
+        for _ in range(300):
+            try:
+                outcome = run(requests, server, tmp_path / "s", options)
+            except GenerationBackendError:
+                continue
+            break
+        else:
+            pytest.fail("the run never finished")
+    assert server.chaos_failures > 0
+    assert all(r.ok for r in outcome.results.values())
+    assert max(server.submissions.values()) == 1
+    uploaded = [f for f in server.files.values() if f["purpose"] == "batch"]
+    assert len(uploaded) == server.creates  # no file uploaded twice either

@@ -22,6 +22,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import random
 import threading
 import time
 from collections import Counter, deque
@@ -65,6 +66,10 @@ class FakeBatchServer:
     # Silence *before* acting: a create held here is refused (503) once it wakes, as if the
     # client had died before its request arrived.
     hang_before_create: float = 0.0
+    # Chaos: each API call fails with HTTP 500 at this rate, half of them *after* acting
+    # (an upload stored, a batch created, a status advanced, but the reply lost).
+    chaos_rate: float = 0.0
+    chaos_seed: int = 0
     submissions: Counter[str] = field(default_factory=Counter)
     uploads: int = 0
     creates: int = 0
@@ -85,6 +90,8 @@ class FakeBatchServer:
         }
         self.bodies: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
+        self._chaos = random.Random(self.chaos_seed)
+        self.chaos_failures = 0
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -288,6 +295,13 @@ class FakeBatchServer:
             "last_id": page[-1]["id"] if page else None,
         }
 
+    def chaos(self) -> bool:
+        """Whether this call fails now (seeded, so a test run is reproducible)."""
+        with self._lock:
+            fail = self._chaos.random() < self.chaos_rate / 2
+            self.chaos_failures += fail
+            return fail
+
     def silence(self, route: str) -> None:
         """Hold the reply of ``route`` (work already done) while a test kills the client."""
         self.arrived[route].set()
@@ -346,8 +360,20 @@ def _make_handler(server: FakeBatchServer) -> type[BaseHTTPRequestHandler]:
             return self.rfile.read(int(self.headers.get("content-length") or 0))
 
         def do_POST(self) -> None:
-            path = urlsplit(self.path).path.removeprefix("/v1")
             data = self._body()
+            if server.chaos():
+                self._send(500, {"error": {"message": "chaos before acting"}})
+                return
+            self._post(data)
+
+        def do_GET(self) -> None:
+            if server.chaos():
+                self._send(500, {"error": {"message": "chaos before acting"}})
+                return
+            self._get()
+
+        def _post(self, data: bytes) -> None:
+            path = urlsplit(self.path).path.removeprefix("/v1")
             if path == "/files":
                 parts = _multipart(self.headers.get("content-type", ""), data)
                 filename, payload = parts.get("file", (None, b""))
@@ -369,7 +395,7 @@ def _make_handler(server: FakeBatchServer) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, {"error": {"message": f"no route {path}"}})
 
-        def do_GET(self) -> None:
+        def _get(self) -> None:
             parts = urlsplit(self.path)
             path = parts.path.removeprefix("/v1")
             query = parse_qs(parts.query)
@@ -396,6 +422,8 @@ def _make_handler(server: FakeBatchServer) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"error": {"message": f"no route {path}"}})
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
+            if status == 200 and server.chaos():
+                status, payload = 500, {"error": {"message": "chaos after acting"}}
             self._send_raw(status, json.dumps(payload).encode(), "application/json")
 
         def _send_raw(self, status: int, data: bytes, content_type: str) -> None:

@@ -51,6 +51,12 @@ def parse_completion(body: bytes, *, content_type: str = "", max_bytes: int = 0)
         raise ModelAnswerError(
             f"the server's 200 answer is {what}: starts with {_quote(body)}"
         ) from None
+    return completion_from_data(data)
+
+
+def completion_from_data(data: object) -> Completion:
+    """The completion in a decoded JSON body (a batch output line's ``response.body``);
+    raises :class:`ModelAnswerError` for any other shape."""
     if not isinstance(data, dict):
         raise ModelAnswerError(
             f"the server's 200 answer is not a chat completion: a JSON {_json_type(data)}, "
@@ -83,6 +89,32 @@ def parse_completion(body: bytes, *, content_type: str = "", max_bytes: int = 0)
     if refusal is not None and not isinstance(refusal, str):
         refusal = _one_line(refusal)
     return Completion(content, finish_reason, refusal, usage)
+
+
+def answer_problem(
+    completion: Completion, *, token_field: str, max_output_tokens: int
+) -> str | None:
+    """Why ``completion`` holds no usable answer (``None``: it does), online and in a batch.
+
+    No choices, a refusal, a cut-off (``finish_reason`` ``length``), a content-filter stop
+    and an empty answer are failed attempts. The refusal is quoted as the server sent it:
+    the caller scrubs what it shows.
+    """
+    if not completion.has_choice:
+        return "the server returned no answer (no choices)"
+    if completion.refusal:
+        return f"the model refused: {completion.refusal}"
+    if completion.finish_reason == "length":
+        return (
+            "the answer was cut off at the output token limit "
+            f"({token_field}={max_output_tokens}, "
+            "finish_reason 'length'): write the complete module more concisely"
+        )
+    if completion.finish_reason == "content_filter":
+        return "the answer was stopped by the provider's content filter"
+    if completion.content is None or not completion.content.strip():
+        return f"the model's answer was empty (finish_reason {completion.finish_reason!r})"
+    return None
 
 
 def _usage(value: object) -> TokenUsage | None:

@@ -32,6 +32,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+from jaunt.promptkit.errors import ModelAnswerError
+
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$", re.MULTILINE)
 _THINK = re.compile(r"^\s*<think>.*?</think>", re.DOTALL)
 _PYTHON_TAGS = frozenset({"python", "py", "python3", "py3"})
@@ -68,6 +70,18 @@ def extract_python_code(answer: str) -> str:
     best_rank = max(block.rank for block in blocks)
     candidates = [block for block in blocks if block.rank == best_rank]
     return max(candidates, key=lambda block: len(block.code)).code.strip()
+
+
+def module_from_answer(answer: str) -> str:
+    """The module a backend returns for ``answer``: its code as fenced (jaunt's contract).
+
+    :class:`ModelAnswerError` when no code is left after extraction (online and batch).
+    Whoever writes the module to a file ends it with one newline.
+    """
+    code = extract_python_code(answer)
+    if not code:
+        raise ModelAnswerError("the model's answer held no code (empty after extraction)")
+    return code
 
 
 def _fenced_blocks(text: str) -> list[_Block]:

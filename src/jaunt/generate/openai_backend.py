@@ -39,9 +39,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from jaunt.generate.answer import parse_completion
+from jaunt.generate.answer import answer_problem, parse_completion
 from jaunt.generate.base import AttemptRecord, GeneratorBackend, ModuleSpecContext, TokenUsage
-from jaunt.generate.extract import extract_python_code
+from jaunt.generate.extract import module_from_answer
 from jaunt.promptkit.capture import capture_attempt, capture_directory
 from jaunt.promptkit.errors import ConfigError, GenerationBackendError, ModelAnswerError
 from jaunt.promptkit.messages import Message, render_messages
@@ -134,6 +134,34 @@ class _ChatAnswer:
     finish_reason: str | None = None
     usage: TokenUsage | None = None
     problem: str | None = None
+
+
+def chat_request_body(
+    llm: LLMConfig,
+    messages: list[Message],
+    *,
+    token_field: str,
+    prompt_cache_key: str | None = None,
+) -> dict[str, Any]:
+    """The Chat Completions request body for ``messages``: the one builder for every path.
+
+    The online backend sends it through the SDK and a batch writes it as the ``body`` of a
+    request line, so both ask the model exactly the same thing. ``token_field`` comes from
+    :func:`token_limit_field`; ``prompt_cache_key`` (OpenAI) routes requests sharing a
+    prefix to the same cache and is left out when ``None``.
+    """
+    body: dict[str, Any] = {
+        "model": llm.model,
+        "messages": messages,
+        token_field: llm.max_output_tokens,
+    }
+    if llm.temperature is not None:
+        body["temperature"] = llm.temperature
+    if llm.seed is not None:
+        body["seed"] = llm.seed
+    if prompt_cache_key is not None:
+        body["prompt_cache_key"] = prompt_cache_key
+    return body
 
 
 class OpenAIBackend(GeneratorBackend):
@@ -314,17 +342,14 @@ class OpenAIBackend(GeneratorBackend):
         if chat.problem is not None:
             return dataclasses.replace(record, errors=[chat.problem])
         content = chat.content or ""
-        if len(content) > THREAD_EXTRACT_CHARS:
-            # Keeps a huge (or hostile) answer from stalling every other request on the loop.
-            code = await asyncio.to_thread(extract_python_code, content)
-        else:
-            code = extract_python_code(content)
-        if not code:
-            return dataclasses.replace(
-                record, errors=["the model's answer held no code (empty after extraction)"]
-            )
-        # The code as fenced (jaunt's contract); whoever writes it to a file ends it with
-        # one newline.
+        try:
+            if len(content) > THREAD_EXTRACT_CHARS:
+                # Keeps a huge (or hostile) answer from stalling every other request.
+                code = await asyncio.to_thread(module_from_answer, content)
+            else:
+                code = module_from_answer(content)
+        except ModelAnswerError as exc:
+            return dataclasses.replace(record, errors=[str(exc)])
         return dataclasses.replace(record, source=code)
 
     def _overridden(self, name: str) -> bool:
@@ -355,15 +380,7 @@ class OpenAIBackend(GeneratorBackend):
         so that the attempt's record keeps the usage and the raw text.
         """
         openai = self._openai
-        request: dict[str, Any] = {
-            "model": self.llm.model,
-            "messages": messages,
-            self.token_limit_field: self.llm.max_output_tokens,
-        }
-        if self.llm.temperature is not None:
-            request["temperature"] = self.llm.temperature
-        if self.llm.seed is not None:
-            request["seed"] = self.llm.seed
+        request = chat_request_body(self.llm, messages, token_field=self.token_limit_field)
         size = sum(len(m["content"]) for m in messages)
         limit = self.llm.max_request_chars
         if limit and size > limit:
@@ -402,26 +419,17 @@ class OpenAIBackend(GeneratorBackend):
             # Not a chat completion at all: a failed attempt saying what was wrong.
             return _ChatAnswer(None, problem=str(exc))
         usage = completion.usage
-        if not completion.has_choice:
-            return _ChatAnswer(
-                None, usage=usage, problem="the server returned no answer (no choices)"
-            )
-        answer = _ChatAnswer(completion.content, completion.finish_reason, usage)
-        if completion.refusal:
-            problem = f"the model refused: {self._scrub(completion.refusal)}"
-        elif completion.finish_reason == "length":
-            problem = (
-                "the answer was cut off at the output token limit "
-                f"({self.token_limit_field}={self.llm.max_output_tokens}, "
-                "finish_reason 'length'): write the complete module more concisely"
-            )
-        elif completion.finish_reason == "content_filter":
-            problem = "the answer was stopped by the provider's content filter"
-        elif completion.content is None or not completion.content.strip():
-            problem = f"the model's answer was empty (finish_reason {completion.finish_reason!r})"
-        else:
-            return answer
-        return dataclasses.replace(answer, problem=problem)
+        problem = answer_problem(
+            completion,
+            token_field=self.token_limit_field,
+            max_output_tokens=self.llm.max_output_tokens,
+        )
+        return _ChatAnswer(
+            completion.content,
+            completion.finish_reason,
+            usage,
+            None if problem is None else self._scrub(problem),
+        )
 
     def _call_deadline_s(self) -> float:
         # With slack, so that the per-request deadline (the clearer error) fires first.

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from jaunt.generate.base import AttemptObserver, AttemptRecord, ModuleSpecContext
+from jaunt.promptkit.cli.batch import add_batch_options, batch_requested, run_batch
 from jaunt.promptkit.cli.common import add_project_options, project_from_args
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from jaunt.promptkit.errors import LayerError
@@ -76,6 +77,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--seed", type=int, metavar="N", help="sampling seed (overrides [llm])")
     parser.add_argument("--out", metavar="DIR", help="write <DIR>/<fixture>.py instead of stdout")
+    add_batch_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -121,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
             ),
         )
         templates = project.set_source.load()
+        if batch_requested(args):
+            return run_batch(args, fixtures, llm, templates, config=project.config)
         backend = make_backend(llm, templates)
     except LayerError as exc:
         print(f"{PROG}: error: {exc}", file=err)

@@ -9,7 +9,8 @@ Safe by default:
 
 * it binds to a loopback address unless ``allow_remote`` is given (:func:`check_bind_host`);
 * every request's ``Host`` header must name the bound address and port (a DNS-rebinding page
-  on ``evil.example`` resolving to 127.0.0.1 gets 403);
+  on ``evil.example`` resolving to 127.0.0.1 gets 403); bound to every interface (``0.0.0.0``),
+  any IP address with the right port is accepted, as no DNS name is involved;
 * the page changes nothing, so any other method than GET/HEAD is refused: 403 when its
   ``Origin`` is not this server, else 405;
 * the page and its script and stylesheet come from this package (no other origin is allowed
@@ -112,6 +113,8 @@ class Broadcast:
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allowed_hosts: frozenset[str]
+    # Bound to every interface (0.0.0.0 or ::): any address of the machine may be asked for.
+    wildcard: bool
     broadcast: Broadcast
     log: Callable[[str], None] | None
 
@@ -127,17 +130,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # --- guards -----------------------------------------------------------------------------
 
     def _host_ok(self) -> bool:
-        host = self.headers.get("Host", "")
-        if host.lower() in self.server.allowed_hosts:
+        host = self.headers.get("Host", "").lower()
+        if host in self.server.allowed_hosts or (
+            self.server.wildcard and _ip_literal_host(host, self.server.server_address[1])
+        ):
             return True
         self._plain(403, "forbidden: unexpected Host header\n")
         return False
 
     def _origin_ok(self) -> bool:
-        origin = self.headers.get("Origin")
-        if origin is not None and origin.lower() in {
-            f"http://{h}" for h in self.server.allowed_hosts
-        }:
+        # Called after _host_ok: the page's own origin is http://<the Host it asked for>.
+        origin = self.headers.get("Origin", "").lower()
+        if origin == f"http://{self.headers.get('Host', '').lower()}":
             return True
         self._plain(403, "forbidden: cross-origin request\n")
         return False
@@ -224,6 +228,26 @@ def _asset(name: str) -> bytes:
     return resources.files("jaunt.promptkit.preview").joinpath("static", name).read_bytes()
 
 
+def _is_unspecified(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+def _ip_literal_host(header: str, port: int) -> bool:
+    """``Host`` names an IP address (not a DNS name, so not a rebinding) and our port."""
+    name, sep, given_port = header.rpartition(":")
+    if not sep or given_port != str(port):
+        return False
+    name = name[1:-1] if name.startswith("[") and name.endswith("]") else name
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def allowed_hosts(host: str, port: int) -> frozenset[str]:
     """The ``Host`` header values that name this server (lower case)."""
     names = {host}
@@ -284,6 +308,7 @@ class PreviewServer:
         except OSError as exc:
             raise PreviewError(f"cannot serve on {self.host}:{self.port}: {exc.strerror}") from exc
         httpd.allowed_hosts = allowed_hosts(self.host, httpd.server_address[1])
+        httpd.wildcard = _is_unspecified(self.host)
         httpd.broadcast = self.broadcast
         httpd.log = self.log
         self._httpd = httpd

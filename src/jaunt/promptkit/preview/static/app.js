@@ -160,7 +160,9 @@ function drawChange() {
   else if (c.fixtures) text += " · output unchanged";
   if (c.failed) text += " · " + c.failed + " FAILED";
   if (c.removed.length) text += " · removed: " + c.removed.join(", ");
-  box.append(el("span", "", text));
+  const line = el("span", "", text);
+  line.title = text;
+  box.append(line);
   for (const error of c.errors) box.append(el("div", "err", error));
 }
 

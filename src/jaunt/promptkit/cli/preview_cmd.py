@@ -18,7 +18,9 @@ from typing import Any
 
 from jaunt.promptkit.cli.common import (
     add_source_options,
+    followed_config,
     project_from_args,
+    reload_set_source,
     session_from_args,
     usage_error,
 )
@@ -77,7 +79,6 @@ def _log(line: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jaunt.promptkit.cli.watch_cmd import _config_path, _reload_source
     from jaunt.promptkit.preview import PreviewError, PreviewServer, check_bind_host, is_loopback
     from jaunt.promptkit.session import AuthoringSession
     from jaunt.promptkit.watch import WatchOptions
@@ -103,11 +104,11 @@ def run(args: argparse.Namespace) -> int:
         return usage_error("preview", exc)
     if args.out:
         return usage_error("preview", "--out is for render and watch")
-    config_path = _config_path(args, project)
+    config_path = followed_config(args, project)
     options = [
         WatchOptions(
             config_path=config_path,
-            source_factory=(lambda: _reload_source(args)) if config_path else None,
+            source_factory=(lambda: reload_set_source(args)) if config_path else None,
         ),
         WatchOptions(),
     ]

@@ -32,8 +32,10 @@ Json = dict[str, Any]
 class PreviewState:
     """The sessions shown (the first is the main set; a second one is ``--compare``).
 
-    :meth:`update` is called from each session's watcher thread; the lock keeps one document
-    build at a time. ``version`` grows by one per update so the page can tell new from old.
+    :meth:`update` is called from each session's watcher thread, and rebuilds only that
+    session's column of the document: a session is read only by the thread that changes it,
+    never while the other watcher is mid-change. The lock keeps one update at a time;
+    ``version`` grows by one per update so the page can tell new from old.
     """
 
     sessions: Sequence[AuthoringSession]
@@ -43,18 +45,21 @@ class PreviewState:
     # (set index, fixture) -> message contents last shown, and the lines the last change touched.
     _shown: dict[tuple[int, str], list[str]] = field(default_factory=dict)
     _changed: dict[tuple[int, str], list[list[int]]] = field(default_factory=dict)
+    _columns: dict[int, tuple[Json, list[Json]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _document: Json | None = None
 
     def update(self, index: int, event: ChangeEvent) -> Json:
         """Take one watcher event of session ``index``; returns the new document."""
         with self._lock:
             if event.paths:
-                # Highlights show what the latest save did, nothing older.
-                self._changed = {}
+                # Highlights show what the latest save did to this set, nothing older.
+                self._changed = {k: v for k, v in self._changed.items() if k[0] != index}
+            changed: list[str] = []
             for outcome in event.outcomes:
-                if isinstance(outcome, Rendered):
-                    self._note_change(index, outcome, highlight=bool(event.paths))
+                if isinstance(outcome, Rendered) and self._note_change(
+                    index, outcome, highlight=bool(event.paths)
+                ):
+                    changed.append(outcome.name)
             for name in event.removed:
                 self._shown.pop((index, name), None)
             if event.paths or event.errors:
@@ -62,7 +67,7 @@ class PreviewState:
                     "set": self.sessions[index].source.name,
                     "paths": [self._show(p) for p in event.paths],
                     "fixtures": len(event.outcomes),
-                    "changed": sorted({name for (_, name) in self._changed}),
+                    "changed": changed,
                     "failed": sum(isinstance(o, Failed) for o in event.outcomes),
                     "removed": list(event.removed),
                     "errors": list(event.errors),
@@ -73,61 +78,61 @@ class PreviewState:
                     "at": time.strftime("%H:%M:%S"),
                 }
             self.version += 1
-            self._document = self._build()
-            return self._document
+            self._columns[index] = self._column(index)
+            return self._assemble()
 
     def document(self) -> Json:
+        """The document as of the last update (columns never updated are built now)."""
         with self._lock:
-            if self._document is None:
-                self._document = self._build()
-            return self._document
+            for index in range(len(self.sessions)):
+                if index not in self._columns:
+                    self._columns[index] = self._column(index)
+            return self._assemble()
 
     # --- changes --------------------------------------------------------------------------
 
-    def _note_change(self, index: int, rendered: Rendered, *, highlight: bool) -> None:
+    def _note_change(self, index: int, rendered: Rendered, *, highlight: bool) -> bool:
+        """Remember the messages shown; with ``highlight``, mark changed lines (True if any)."""
         key = (index, rendered.name)
         now = [m["content"] for m in rendered.messages]
         before = self._shown.get(key)
         self._shown[key] = now
         if not highlight or before is None or before == now:
-            return
-        lines = [
+            return False
+        self._changed[key] = [
             changed_lines(before[i] if i < len(before) else "", content)
             for i, content in enumerate(now)
         ]
-        self._changed[key] = lines
+        return True
 
     # --- the document ---------------------------------------------------------------------
 
-    def _build(self) -> Json:
-        names: list[str] = []
-        kinds: dict[str, str | None] = {}
-        paths: dict[str, str] = {}
-        columns = []
-        for index, session in enumerate(self.sessions):
-            loaded = session.current_set()
-            prefixes = {r.kind: r for r in session.prefix_reports()}
-            fixtures: dict[str, Json] = {}
-            for outcome in list(session.outcomes.values()):
-                if outcome.name not in kinds:
-                    names.append(outcome.name)
-                kinds[outcome.name] = outcome.kind
-                paths[outcome.name] = self._show(
-                    outcome.fixture.path if isinstance(outcome, Rendered) else outcome.path
-                )
-                fixtures[outcome.name] = self._fixture(index, session, loaded, outcome, prefixes)
-            columns.append(
-                {
-                    "set": session.source.name,
-                    "errors": [
-                        e.one_line(self._show) for kind in KINDS for e in loaded.kind_errors(kind)
-                    ],
-                    "prefix": {
-                        kind: _prefix_summary(r, session) for kind, r in sorted(prefixes.items())
-                    },
-                    "fixtures": fixtures,
-                }
+    def _column(self, index: int) -> tuple[Json, list[Json]]:
+        """Session ``index``'s column, and its fixtures' names, kinds and paths in order."""
+        session = self.sessions[index]
+        loaded = session.current_set()
+        prefixes = {r.kind: r for r in session.prefix_reports()}
+        fixtures: dict[str, Json] = {}
+        listed: list[Json] = []
+        for outcome in list(session.outcomes.values()):
+            path = outcome.fixture.path if isinstance(outcome, Rendered) else outcome.path
+            listed.append(
+                {"name": outcome.name, "kind": outcome.kind or "?", "path": self._show(path)}
             )
+            fixtures[outcome.name] = self._fixture(index, session, loaded, outcome, prefixes)
+        column = {
+            "set": session.source.name,
+            "errors": [e.one_line(self._show) for kind in KINDS for e in loaded.kind_errors(kind)],
+            "prefix": {kind: _prefix_summary(r, session) for kind, r in sorted(prefixes.items())},
+            "fixtures": fixtures,
+        }
+        return column, listed
+
+    def _assemble(self) -> Json:
+        listed: dict[str, Json] = {}
+        for index in sorted(self._columns):
+            for entry in self._columns[index][1]:
+                listed.setdefault(entry["name"], entry)
         tokenizer = self.sessions[0].tokenizer
         return {
             "version": self.version,
@@ -136,8 +141,8 @@ class PreviewState:
             "exact_tokens": tokenizer.exact,
             "cache_minimum": CACHE_MINIMUM_TOKENS,
             "last_change": self.last_change,
-            "fixtures": [{"name": n, "kind": kinds[n] or "?", "path": paths[n]} for n in names],
-            "sets": columns,
+            "fixtures": list(listed.values()),
+            "sets": [self._columns[i][0] for i in sorted(self._columns)],
         }
 
     def _fixture(

@@ -21,7 +21,13 @@ from typing import Any
 
 import pytest
 
-from jaunt.promptkit.preview import PreviewServer, allowed_hosts, changed_lines, check_bind_host
+from jaunt.promptkit.preview import (
+    PreviewServer,
+    PreviewState,
+    allowed_hosts,
+    changed_lines,
+    check_bind_host,
+)
 from jaunt.promptkit.preview.server import PreviewError
 from jaunt.promptkit.project import Project
 from jaunt.promptkit.session import AuthoringSession
@@ -359,3 +365,51 @@ def test_changed_lines_marks_inserted_and_replaced_lines() -> None:
     # A deletion marks the line that now stands where the deleted ones were.
     assert changed_lines("a\nb\nc", "a\nc") == [1]
     assert changed_lines("a\nb", "a") == [0]
+
+
+def test_head_of_the_event_stream_ends(served: tuple[PreviewServer, Path]) -> None:
+    server, _ = served
+    status, body = request(server, "HEAD", "/events")
+    assert status == 200
+    assert body == b""
+
+
+def test_cli_unknown_compare_set_is_a_usage_error(tmp_path: Path) -> None:
+    root = example_project(tmp_path)
+    result = subprocess.run(
+        [*PREVIEW, "--port", "0", "--compare", "nope"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("jaunt-prompts preview: unknown template set 'nope'")
+    assert "Traceback" not in result.stderr
+
+
+def test_the_prefix_end_inside_a_message_is_located(tmp_path: Path) -> None:
+    # A placeholder in the system template ends the shared prefix inside the system message.
+    root = example_project(tmp_path)
+    system = root / "prompts" / "house-style" / "build_system.md"
+    system.write_text("Shared opening line.\nModule: {{spec_module}}\n", encoding="utf-8")
+    project = Project.discover(cwd=root, set_name="house-style")
+    session = AuthoringSession(project.set_source, project.fixtures_dir, ESTIMATE_TOKENIZER)
+    session.render_all()
+    doc = PreviewState([session], project.root).document()
+    fixtures = doc["sets"][0]["fixtures"]
+    messages = fixtures["pure_function"]["messages"]
+    assert messages[0]["content"].startswith("Shared opening line.\nModule: shop.")
+    # The boundary is the longest common start of all the build requests' system messages.
+    systems = [f["messages"][0]["content"] for f in fixtures.values() if f["ok"]]
+    build = [s for s, fx in zip(systems, doc["fixtures"], strict=True) if fx["kind"] == "build"]
+    shared = build[0]
+    for text in build[1:]:
+        while not text.startswith(shared):
+            shared = shared[:-1]
+    assert shared.startswith("Shared opening line.\nModule: ")
+    assert messages[0]["prefix_chars"] == len(shared)
+    # Everything after the message the prefix ends in is outside it.
+    assert messages[-1]["prefix_chars"] == 0
+    # The only test fixture has nothing to share with.
+    assert fixtures["test_module"]["messages"][0]["prefix_chars"] is None

@@ -221,3 +221,22 @@ def test_compare_shows_both_sets(driver: Any, project: Path) -> None:
         assert sets == ["house-style", "packaged"]
     finally:
         running.stop()
+
+
+def test_whitespace_and_invisible_characters_show_on_demand(driver: Any, preview: Preview) -> None:
+    open_page(driver, preview)
+    module = "return document.querySelectorAll('#fx-unicode_adversarial .msg-text')[1].innerText"
+    plain = js(driver, module)
+    assert "\u202e" in plain
+    assert "⟨U+202E⟩" not in plain
+    driver.find_element("id", "ws").click()
+    shown = js(driver, module)
+    # The right-to-left override is named, spaces show as dots and line ends as pilcrows.
+    assert "⟨U+202E⟩This·sentence·contains" in shown
+    assert "\u202e" not in shown
+    assert "¶" in js(
+        driver,
+        "return getComputedStyle(document.querySelector('.line.ws'), '::after').content",
+    )
+    driver.find_element("id", "ws").click()
+    assert js(driver, module) == plain

@@ -104,6 +104,9 @@ class Watcher:
     last_good: dict[str, str] = field(default_factory=dict)
     prefixes: dict[Kind, PrefixReport] = field(default_factory=dict)
     listeners: list[Callable[[ChangeEvent], None]] = field(default_factory=list)
+    # Set once the watches are in place (when "watching ..." is emitted): a change saved
+    # after that is seen. ``preview`` waits for it before it announces its address.
+    watching: threading.Event = field(default_factory=threading.Event)
     _batch: _Batch | None = field(default=None, repr=False)
 
     # --- start ---------------------------------------------------------------------------------
@@ -378,6 +381,7 @@ class Watcher:
                     announced = True
                     shown = ", ".join(f"{display_path(d)}/" for d in dirs)
                     self.emit(f"watching {shown} (Ctrl-C to stop)")
+                    self.watching.set()
                 if changes:
                     self.handle(path for _, path in changes)
                 if self.watch_dirs() != dirs:

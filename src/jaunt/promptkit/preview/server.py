@@ -40,6 +40,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 # An idle event stream sends a comment this often, so a dead connection is noticed and closed.
 KEEPALIVE_S = 15.0
+# The watches are normally in place within the notify backend's first timeout (200 ms).
+WATCH_START_TIMEOUT_S = 10.0
 
 _STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -184,6 +186,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
+        if self.command == "HEAD":
+            return
         seen = -1
         broadcast = self.server.broadcast
         try:
@@ -315,6 +319,9 @@ class PreviewServer:
         self._spawn("preview-http", httpd.serve_forever)
         for watcher in watchers:
             self._spawn("preview-watch", functools.partial(watcher.run, self._stop))
+        # Announce the page only once a save would be seen.
+        for watcher in watchers:
+            watcher.watching.wait(WATCH_START_TIMEOUT_S)
 
     def stop(self) -> None:
         self._stop.set()

@@ -364,6 +364,7 @@ class Watcher:
         import watchfiles
 
         announced = False
+        catch_up = False
         while not stop_event.is_set():
             dirs = self.watch_dirs()
             restart = False
@@ -382,6 +383,12 @@ class Watcher:
                     shown = ", ".join(f"{display_path(d)}/" for d in dirs)
                     self.emit(f"watching {shown} (Ctrl-C to stop)")
                     self.watching.set()
+                if catch_up:
+                    # The watch on the folders as they are now is in place (this is its
+                    # first yield): read the fixtures folder once, so a file written while
+                    # the watch restarted is not missed.
+                    catch_up = False
+                    self._catch_up()
                 if changes:
                     self.handle(path for _, path in changes)
                 if self.watch_dirs() != dirs:
@@ -389,7 +396,10 @@ class Watcher:
                     break
             if not restart:
                 return
-            # The fixtures folder came back (or went): read it as it is now.
-            fixtures_dir = self.session.fixtures_dir
-            if fixtures_dir.is_dir() and self.session.follows_dir:
-                self.handle(sorted(fixtures_dir.glob(f"*{FIXTURE_SUFFIX}")))
+            catch_up = True
+
+    def _catch_up(self) -> None:
+        """The fixtures folder came back (or went): read it as it is now."""
+        fixtures_dir = self.session.fixtures_dir
+        if fixtures_dir.is_dir() and self.session.follows_dir:
+            self.handle(sorted(fixtures_dir.glob(f"*{FIXTURE_SUFFIX}")))

@@ -413,3 +413,24 @@ def test_the_prefix_end_inside_a_message_is_located(tmp_path: Path) -> None:
     assert messages[-1]["prefix_chars"] == 0
     # The only test fixture has nothing to share with.
     assert fixtures["test_module"]["messages"][0]["prefix_chars"] is None
+
+
+def test_cli_port_in_use_is_a_usage_error_before_rendering(tmp_path: Path) -> None:
+    import socket
+
+    root = example_project(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*PREVIEW, "--port", str(port), "--encoding", "estimate"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"jaunt-prompts preview: cannot serve on 127.0.0.1:{port}: ")
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""

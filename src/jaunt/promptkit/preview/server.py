@@ -296,16 +296,7 @@ class PreviewServer:
 
     def start(self) -> None:
         check_bind_host(self.host, allow_remote=self.allow_remote)
-        watchers = []
-        for index, session in enumerate(self.sessions):
-            options = (
-                self.watch_options[index] if index < len(self.watch_options) else WatchOptions()
-            )
-            prefix = f"[{session.source.name}] " if len(self.sessions) > 1 else ""
-            watcher = Watcher(session, options, self._emitter(prefix))
-            watcher.listeners.append(self._listener(index))
-            watcher.start()
-            watchers.append(watcher)
+        # Bind first: a port in use fails before anything is rendered or printed.
         server_class = _Server6 if ":" in self.host else _Server
         try:
             httpd = server_class((self.host, self.port), _Handler)
@@ -315,6 +306,21 @@ class PreviewServer:
         httpd.wildcard = _is_unspecified(self.host)
         httpd.broadcast = self.broadcast
         httpd.log = self.log
+        watchers = []
+        try:
+            for index, session in enumerate(self.sessions):
+                options = (
+                    self.watch_options[index] if index < len(self.watch_options) else WatchOptions()
+                )
+                prefix = f"[{session.source.name}] " if len(self.sessions) > 1 else ""
+                watcher = Watcher(session, options, self._emitter(prefix))
+                watcher.listeners.append(self._listener(index))
+                watcher.start()
+                watchers.append(watcher)
+        except BaseException:
+            httpd.server_close()
+            raise
+        # Requests are answered from here on, with every set's first document published.
         self._httpd = httpd
         self._spawn("preview-http", httpd.serve_forever)
         for watcher in watchers:

@@ -434,3 +434,10 @@ def test_cli_port_in_use_is_a_usage_error_before_rendering(tmp_path: Path) -> No
     assert result.stderr.startswith(f"jaunt-prompts preview: cannot serve on 127.0.0.1:{port}: ")
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_changed_lines_of_huge_messages_compare_by_position() -> None:
+    # Past the diff's size bound the comparison is position by position (linear).
+    before = "\n".join(f"line {i}" for i in range(5000))
+    assert changed_lines(before, before.replace("line 2500\n", "EDITED\n")) == [2500]
+    assert changed_lines(before, before + "\nmore") == [5000]

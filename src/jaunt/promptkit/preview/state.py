@@ -26,6 +26,9 @@ from jaunt.promptkit.session import KINDS, AuthoringSession, Failed, Kind, Loade
 from jaunt.promptkit.watch import ChangeEvent
 
 Json = dict[str, Any]
+# Above this many (old lines x new lines) a message's changed lines are found position by
+# position instead of by difflib (whose worst case is quadratic).
+_MAX_DIFF_CELLS = 4_000_000
 
 
 @dataclass
@@ -112,6 +115,7 @@ class PreviewState:
         session = self.sessions[index]
         loaded = session.current_set()
         prefixes = {r.kind: r for r in session.prefix_reports()}
+        ends = {kind: _prefix_end(session, kind, prefixes.get(kind)) for kind in KINDS}
         fixtures: dict[str, Json] = {}
         listed: list[Json] = []
         for outcome in list(session.outcomes.values()):
@@ -119,7 +123,7 @@ class PreviewState:
             listed.append(
                 {"name": outcome.name, "kind": outcome.kind or "?", "path": self._show(path)}
             )
-            fixtures[outcome.name] = self._fixture(index, session, loaded, outcome, prefixes)
+            fixtures[outcome.name] = self._fixture(index, session, loaded, outcome, ends)
         column = {
             "set": session.source.name,
             "errors": [e.one_line(self._show) for kind in KINDS for e in loaded.kind_errors(kind)],
@@ -151,14 +155,14 @@ class PreviewState:
         session: AuthoringSession,
         loaded: LoadedSet,
         outcome: Rendered | Failed,
-        prefixes: dict[Kind, PrefixReport],
+        ends: dict[Kind, tuple[int, int] | None],
     ) -> Json:
         findings = loaded.kind_findings(outcome.kind) if outcome.kind else []
         base: Json = {"lint": lint_status(findings) if outcome.kind else "-"}
         if isinstance(outcome, Failed):
             return {**base, "ok": False, "errors": list(outcome.errors), "messages": []}
         tokenizer = session.tokenizer
-        end = _prefix_end(session, outcome.kind, prefixes.get(outcome.kind))
+        end = ends[outcome.kind]
         changed = self._changed.get((index, outcome.name), [])
         last = len(outcome.messages) - 1
         messages = []
@@ -205,6 +209,10 @@ def changed_lines(before: str, after: str) -> list[int]:
     removing a line is visible too.
     """
     old, new = before.split("\n"), after.split("\n")
+    if len(old) * len(new) > _MAX_DIFF_CELLS:
+        # Huge messages: compare line by line at equal positions, in linear time, rather
+        # than let the diff's worst case stall the watcher thread.
+        return [i for i, line in enumerate(new) if i >= len(old) or old[i] != line]
     marked: set[int] = set()
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
     for tag, _, _, j1, j2 in matcher.get_opcodes():

@@ -110,7 +110,7 @@ function setColumn(column, name) {
 }
 
 function lintClass(status) {
-  if (status === "FAILED" || status.includes("error")) return "bad";
+  if (status.includes("FAILED") || status.includes("error")) return "bad";
   return status.includes("warning") ? "warn" : "good";
 }
 
@@ -157,7 +157,7 @@ function drawChange() {
     c.fixtures + " fixture" + (c.fixtures === 1 ? "" : "s") + " re-rendered in " + c.render_ms + " ms";
   if (c.since_save_ms !== null) text += " (" + c.since_save_ms + " ms after save)";
   if (c.changed.length) text += " · changed: " + c.changed.join(", ");
-  else if (c.fixtures) text += " · output unchanged";
+  else if (c.fixtures > c.failed) text += " · output unchanged";
   if (c.failed) text += " · " + c.failed + " FAILED";
   if (c.removed.length) text += " · removed: " + c.removed.join(", ");
   const line = el("span", "", text);

@@ -16,7 +16,7 @@ from jaunt.promptkit.session import AuthoringSession, Failed, Rendered
 from jaunt.promptkit.snapshots.cases import render_markdown
 from jaunt.promptkit.template_set import SetSource, load_packaged_set
 from jaunt.promptkit.tokens import get_tokenizer
-from jaunt.promptkit.watch import Watcher, WatchOptions
+from jaunt.promptkit.watch import ChangeEvent, Watcher, WatchOptions
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -128,3 +128,30 @@ def test_the_watcher_keeps_the_last_good_output_of_a_broken_fixture(project: Pat
     assert "1 FAILED, last good output kept" in lines[0]
     assert any("FAILED class_methods:" in line and "invalid TOML" in line for line in lines)
     assert (out / "class_methods.md").read_text(encoding="utf-8") == good
+
+
+def test_the_watcher_hands_each_batch_to_its_listeners(project: Path) -> None:
+    # `preview` consumes these events; `watch` prints the lines of the same handle() call.
+    events: list[ChangeEvent] = []
+    lines: list[str] = []
+    watcher = Watcher(_session(project), WatchOptions(), lines.append, listeners=[events.append])
+    watcher.start()
+    assert len(events) == 1
+    assert events[0].paths == ()
+    assert {o.name for o in events[0].outcomes} == {"pure_function", "class_methods", "test_module"}
+    module = project / "set" / "build_module.md"
+    _edit(module, "Write the generated module", "EVENT Write the generated module")
+    lines.clear()
+    watcher.handle([module])
+    event = events[-1]
+    assert event.paths == (module.absolute(),)
+    assert sorted(o.name for o in event.outcomes) == ["class_methods", "pure_function"]
+    assert all(isinstance(o, Rendered) and "EVENT" in o.markdown for o in event.outcomes)
+    assert event.render_ms > 0
+    assert event.since_save_ms is not None
+    assert "2 fixtures re-rendered" in lines[0]
+    fixture = project / "fx" / "class_methods.toml"
+    fixture.unlink()
+    watcher.handle([fixture])
+    assert events[-1].removed == ("class_methods",)
+    assert events[-1].outcomes == ()

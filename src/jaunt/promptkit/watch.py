@@ -65,19 +65,55 @@ class WatchOptions:
 
 
 @dataclass
+class _Batch:
+    """Collects what one :meth:`Watcher.handle` call did, for its :class:`ChangeEvent`."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """What one batch of file changes did, for consumers other than the text report.
+
+    ``watch`` prints lines; ``preview`` pushes a page update. Both are fed by the same
+    :meth:`Watcher.handle`, so they see the same re-renders. The first event (from
+    :meth:`Watcher.start`) has no paths and every outcome.
+    """
+
+    paths: tuple[Path, ...]
+    outcomes: tuple[Outcome, ...]
+    removed: tuple[str, ...]
+    errors: tuple[str, ...]
+    render_ms: float
+    since_save_ms: float | None
+
+
+@dataclass
 class Watcher:
-    """Holds the session and the last good text of each fixture; turns changes into reports."""
+    """Holds the session and the last good text of each fixture; turns changes into reports.
+
+    ``listeners`` are called (on the watching thread) with a :class:`ChangeEvent` after the
+    first render and after each batch of changes, once its report lines are emitted.
+    """
 
     session: AuthoringSession
     options: WatchOptions
     emit: Callable[[str], None]
     last_good: dict[str, str] = field(default_factory=dict)
     prefixes: dict[Kind, PrefixReport] = field(default_factory=dict)
+    listeners: list[Callable[[ChangeEvent], None]] = field(default_factory=list)
+    # Set once the watches are in place (when "watching ..." is emitted): a change saved
+    # after that is seen. ``preview`` waits for it before it announces its address.
+    watching: threading.Event = field(default_factory=threading.Event)
+    _batch: _Batch | None = field(default=None, repr=False)
 
     # --- start ---------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Render everything once: the summary table, problems, prefixes; write the files."""
+        started = time.perf_counter()
         outcomes = self.session.render_all()
         loaded = self.session.current_set()
         tokenizer = self.session.tokenizer
@@ -92,6 +128,8 @@ class Watcher:
         for o in outcomes:
             if isinstance(o, Rendered):
                 self._accept(o)
+        render_ms = (time.perf_counter() - started) * 1000
+        self._notify(ChangeEvent((), tuple(outcomes), (), (), render_ms, None))
 
     def watch_dirs(self) -> list[Path]:
         dirs = set(self.session.source.watch_dirs())
@@ -108,6 +146,27 @@ class Watcher:
         """React to one batch of changed paths (any change type: the file's state is read)."""
         started = time.perf_counter()
         changed = sorted({Path(p).absolute() for p in paths})
+        self._batch = _Batch()
+        try:
+            self._handle(changed, started)
+        finally:
+            batch, self._batch = self._batch, None
+        self._notify(
+            ChangeEvent(
+                tuple(changed),
+                tuple(batch.outcomes),
+                tuple(batch.removed),
+                tuple(batch.errors),
+                (time.perf_counter() - started) * 1000,
+                self._since_save(changed),
+            )
+        )
+
+    def _notify(self, event: ChangeEvent) -> None:
+        for listener in self.listeners:
+            listener(event)
+
+    def _handle(self, changed: list[Path], started: float) -> None:
         config = [p for p in changed if self._is_config(p)]
         templates = [p for p in changed if self.session.source.owns(p)]
         fixtures = [p for p in changed if self._is_fixture(p)]
@@ -124,6 +183,8 @@ class Watcher:
                 self.emit(f"{self._stamp()} {display_path(path)} removed")
                 if known is not None and safe_resolve(path) not in self.session.fixtures:
                     self._forget(known.name)
+                    if self._batch is not None:
+                        self._batch.removed.append(known.name)
                 continue
             self._report([path], [outcome], fixture_started, templates=False)
 
@@ -149,6 +210,8 @@ class Watcher:
             self.session.source = factory()
         except ProjectError as exc:
             self.emit(f"{self._stamp()} {self.options.style('error', 'error')} {exc}")
+            if self._batch is not None:
+                self._batch.errors.append(str(exc))
             self.emit("  keeping the previous template set")
             return
         self.session.loaded = None
@@ -161,6 +224,8 @@ class Watcher:
     ) -> None:
         style = self.options.style
         names = ", ".join(display_path(p) for p in paths)
+        if self._batch is not None:
+            self._batch.outcomes += outcomes
         if not outcomes:
             self.emit(f"{self._stamp()} {names} changed: no fixture uses it")
             return
@@ -299,6 +364,7 @@ class Watcher:
         import watchfiles
 
         announced = False
+        catch_up = False
         while not stop_event.is_set():
             dirs = self.watch_dirs()
             restart = False
@@ -316,6 +382,13 @@ class Watcher:
                     announced = True
                     shown = ", ".join(f"{display_path(d)}/" for d in dirs)
                     self.emit(f"watching {shown} (Ctrl-C to stop)")
+                    self.watching.set()
+                if catch_up:
+                    # The watch on the folders as they are now is in place (this is its
+                    # first yield): read the fixtures folder once, so a file written while
+                    # the watch restarted is not missed.
+                    catch_up = False
+                    self._catch_up()
                 if changes:
                     self.handle(path for _, path in changes)
                 if self.watch_dirs() != dirs:
@@ -323,7 +396,10 @@ class Watcher:
                     break
             if not restart:
                 return
-            # The fixtures folder came back (or went): read it as it is now.
-            fixtures_dir = self.session.fixtures_dir
-            if fixtures_dir.is_dir() and self.session.follows_dir:
-                self.handle(sorted(fixtures_dir.glob(f"*{FIXTURE_SUFFIX}")))
+            catch_up = True
+
+    def _catch_up(self) -> None:
+        """The fixtures folder came back (or went): read it as it is now."""
+        fixtures_dir = self.session.fixtures_dir
+        if fixtures_dir.is_dir() and self.session.follows_dir:
+            self.handle(sorted(fixtures_dir.glob(f"*{FIXTURE_SUFFIX}")))

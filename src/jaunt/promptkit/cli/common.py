@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from jaunt.promptkit.errors import ProjectError
 from jaunt.promptkit.files import display_path
 from jaunt.promptkit.project import FIXTURES_DIR_NAME, SETS_DIR_NAME, Project
 from jaunt.promptkit.session import AuthoringSession
 from jaunt.promptkit.settings import CONFIG_FILE_NAME
+from jaunt.promptkit.template_set import SetSource
 from jaunt.promptkit.tokens import DEFAULT_ENCODING, ENCODINGS, ESTIMATE, get_tokenizer
 
 
@@ -97,6 +99,21 @@ def session_from_args(args: argparse.Namespace, project: Project | None = None) 
         tokenizer=get_tokenizer(args.encoding),
         fixture_files=files,
     )
+
+
+def followed_config(args: argparse.Namespace, project: Project) -> Path | None:
+    """The config file a long-running command re-reads on change (``watch``, ``preview``).
+
+    Only a set that comes from ``[prompts]`` changes when the config does.
+    """
+    if args.set_name or args.prompts_dir:
+        return None
+    return project.config_path
+
+
+def reload_set_source(args: argparse.Namespace) -> SetSource:
+    """The set the options name, found afresh (after the config changed)."""
+    return project_from_args(args).set_source
 
 
 def usage_error(command: str, exc: Exception | str) -> int:

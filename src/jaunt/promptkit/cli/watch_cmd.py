@@ -18,7 +18,9 @@ from typing import Any
 
 from jaunt.promptkit.cli.common import (
     add_source_options,
+    followed_config,
     project_from_args,
+    reload_set_source,
     session_from_args,
     usage_error,
 )
@@ -26,7 +28,6 @@ from jaunt.promptkit.cli.main import EXIT_OK
 from jaunt.promptkit.cli.style import styler_for
 from jaunt.promptkit.errors import ConfigError, FixtureError, ProjectError
 from jaunt.promptkit.project import Project
-from jaunt.promptkit.template_set import SetSource
 from jaunt.promptkit.watch import DEFAULT_DEBOUNCE_MS, DEFAULT_STEP_MS, Watcher, WatchOptions
 
 SNAPSHOTS_DIR = Path("tests") / "__snapshots__"
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         session = session_from_args(args, project)
     except (ProjectError, ConfigError, FixtureError) as exc:
         return usage_error("watch", exc)
-    config_path = _config_path(args, project)
+    config_path = followed_config(args, project)
     options = WatchOptions(
         out_dir=Path(args.out) if args.out else None,
         snapshot_dir=Path(args.snapshots) if args.snapshots else _default_snapshots(project),
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         step_ms=max(1, args.step),
         style=styler_for(sys.stdout),
         config_path=config_path,
-        source_factory=(lambda: _reload_source(args)) if config_path else None,
+        source_factory=(lambda: reload_set_source(args)) if config_path else None,
     )
     watcher = Watcher(session, options, _emit)
     stop = threading.Event()
@@ -107,17 +108,6 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signum, handler)
     print("stopped.", file=sys.stderr, flush=True)
     return EXIT_OK
-
-
-def _config_path(args: argparse.Namespace, project: Project) -> Path | None:
-    # Only a set that comes from [prompts] changes when the config does.
-    if args.set_name or args.prompts_dir:
-        return None
-    return project.config_path
-
-
-def _reload_source(args: argparse.Namespace) -> SetSource:
-    return project_from_args(args).set_source
 
 
 def _default_snapshots(project: Project) -> Path | None:

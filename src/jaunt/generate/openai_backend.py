@@ -35,6 +35,7 @@ from jaunt.promptkit.settings import BASE_URL_SCHEMES, SUPPORTED_PROVIDERS, LLMC
 from jaunt.promptkit.template_set import TemplateSet, load_set_from_config
 
 if TYPE_CHECKING:
+    import httpx2
     import openai
     from openai.types.chat import ChatCompletion
 
@@ -66,8 +67,13 @@ class OpenAIBackend(GeneratorBackend):
         prompts: PromptsConfig | None = None,
         *,
         templates: TemplateSet | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         """``templates`` (a loaded set) wins over ``prompts`` (paths from ``jaunt.toml``).
+
+        ``transport`` (an httpx2 transport) carries the requests instead of the SDK's own
+        connection pool: the seam for a response cache or a recorder, with the SDK's
+        request building, retries and answer checks unchanged above it.
 
         Raises :class:`~jaunt.errors.ConfigError` when the key variable is unset or
         empty or the provider is not supported, and a template error when an override
@@ -95,6 +101,11 @@ class OpenAIBackend(GeneratorBackend):
             base_url=llm.base_url,
             timeout=llm.timeout_s,
             max_retries=llm.max_retries,
+            http_client=(
+                None
+                if transport is None
+                else openai.DefaultAsyncHttpxClient(transport=transport, timeout=llm.timeout_s)
+            ),
         )
         self.base_url = str(self._client.base_url)
         if self._client.base_url.scheme not in BASE_URL_SCHEMES:

@@ -28,7 +28,9 @@ def wilson_interval(successes: int, total: int, z: float = Z_95) -> tuple[float,
     centre = p + z2 / (2 * total)
     spread = z * math.sqrt(p * (1 - p) / total + z2 / (4 * total * total))
     denominator = 1 + z2 / total
-    return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
+    low = 0.0 if successes == 0 else max(0.0, (centre - spread) / denominator)
+    high = 1.0 if successes == total else min(1.0, (centre + spread) / denominator)
+    return low, high
 
 
 def sign_test_p(wins: int, losses: int) -> float:

@@ -124,7 +124,8 @@ def base_args(server_url: str, *extra: str) -> list[str]:
 
 def test_wilson_interval_known_values() -> None:
     low, high = wilson_interval(0, 10)
-    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
+    assert low == 0.0
+    assert high == pytest.approx(0.2775, abs=1e-4)
     low, high = wilson_interval(5, 10)
     assert (low, high) == (pytest.approx(0.2366, abs=1e-4), pytest.approx(0.7634, abs=1e-4))
     assert wilson_interval(10, 10)[1] == 1.0
@@ -163,7 +164,8 @@ def test_two_sets_json_schema_and_paired_comparison(
     assert better["totals"]["valid_ci95"][0] > 0.5
     assert better["totals"]["cost_usd"] is None  # a model without a price: n/a
     (comparison,) = data["comparisons"]
-    assert comparison["baseline"] == "packaged" and comparison["candidate"] == "better"
+    assert comparison["baseline"] == "packaged"
+    assert comparison["candidate"] == "better"
     assert (comparison["wins"], comparison["losses"], comparison["ties"]) == (6, 0, 0)
     assert comparison["p_value"] == pytest.approx(2 / 64)
     # Sample i got seed S + i, the same seeds in both sets.
@@ -196,7 +198,8 @@ def test_cache_replays_without_any_request_byte_identical(
         code, first, _ = run_eval(
             capsys, *common, "--cache", "cache", "--format", "json", "--attempts-file", "a1.jsonl"
         )
-        assert code == 0 and live.requests
+        assert code == 0
+        assert live.requests
     # The server is gone: any request would fail the run (exit 2).
     code, second, err = run_eval(
         capsys, *common, "--cache", "cache", "--format", "json", "--attempts-file", "a2.jsonl"
@@ -207,7 +210,8 @@ def test_cache_replays_without_any_request_byte_identical(
     assert Path("a1.jsonl").read_bytes() == Path("a2.jsonl").read_bytes()
     # Without the cache the stopped server is an error, not a report.
     code, _, err = run_eval(capsys, *common, "--format", "json")
-    assert code == 2 and "cannot connect" in err
+    assert code == 2
+    assert "cannot connect" in err
 
 
 def test_attempts_file_has_one_line_per_attempt(
@@ -219,7 +223,9 @@ def test_attempts_file_has_one_line_per_attempt(
     lines = [json.loads(line) for line in Path("out/attempts.jsonl").read_text().splitlines()]
     assert [line["attempt"] for line in lines] == [1, 2]  # packaged: invalid, retried
     first = lines[0]
-    assert first["set"] == "packaged" and first["fixture"] == "add" and first["seed"] == 0
+    assert first["set"] == "packaged"
+    assert first["fixture"] == "add"
+    assert first["seed"] == 0
     assert first["raw_answer"] == "x = 1\n"
     assert first["errors"] == ["Missing top-level definition: add"]
     assert first["usage"]["input_tokens"] == 11
@@ -233,7 +239,8 @@ def test_threshold_missed_exits_1(
 ) -> None:
     args = base_args(server.base_url)
     code, _, err = run_eval(capsys, *args, "--min-valid", "0.5")
-    assert code == 1 and "threshold missed: set packaged: valid 0/2" in err
+    assert code == 1
+    assert "threshold missed: set packaged: valid 0/2" in err
     code, _, _ = run_eval(capsys, *args, "--prompts", "sets/better", "--min-valid", "0.5")
     assert code == 0
 
@@ -257,10 +264,13 @@ def test_unknown_set_and_missing_key_are_usage_errors(
 ) -> None:
     args = base_args(server.base_url)
     code, _, err = run_eval(capsys, *args, "--set", "nope")
-    assert code == 2 and "unknown template set 'nope'" in err
+    assert code == 2
+    assert "unknown template set 'nope'" in err
     monkeypatch.delenv(KEY_ENV)
     code, _, err = run_eval(capsys, *args)
-    assert code == 2 and KEY_ENV in err and "Traceback" not in err
+    assert code == 2
+    assert KEY_ENV in err
+    assert "Traceback" not in err
     assert not server.requests
 
 
@@ -319,11 +329,16 @@ def test_model_code_never_sees_the_api_key(
 def test_model_code_is_killed_at_its_time_limit(tmp_path: Path) -> None:
     fixture = parse_fixture(BUILD_FIXTURE + CHECKS, path="add.toml")
     # The child also starts a grandchild: the whole process group dies.
-    forever = "import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\nwhile True:\n    pass\n"
+    forever = (
+        "import subprocess, sys\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "while True:\n    pass\n"
+    )
     started = time.monotonic()
     result = run_checks(fixture, forever, CheckLimits(timeout_s=1.0))
     elapsed = time.monotonic() - started
-    assert not result.passed and result.timed_out
+    assert not result.passed
+    assert result.timed_out
     assert "time limit" in result.detail
     assert elapsed < 10
 
@@ -332,14 +347,16 @@ def test_model_code_has_a_memory_limit() -> None:
     fixture = parse_fixture(BUILD_FIXTURE + CHECKS, path="add.toml")
     hog = "blob = bytearray(2 * 1024 * 1024 * 1024)\ndef add(a, b):\n    return a + b\n"
     result = run_checks(fixture, hog, CheckLimits(timeout_s=20, memory_mb=256))
-    assert not result.passed and "MemoryError" in result.detail
+    assert not result.passed
+    assert "MemoryError" in result.detail
 
 
 def test_build_checks_pass_and_fail_on_behaviour() -> None:
     fixture = parse_fixture(BUILD_FIXTURE + CHECKS, path="add.toml")
     assert run_checks(fixture, GOOD).passed
     failed = run_checks(fixture, WRONG)
-    assert not failed.passed and "check 1 failed" in failed.detail
+    assert not failed.passed
+    assert "check 1 failed" in failed.detail
 
 
 def test_test_checks_need_pass_on_good_and_fail_on_bad() -> None:
@@ -369,12 +386,15 @@ def test_bad_checks_name_file_and_key(extra: str, key: str, message: str) -> Non
     with pytest.raises(FixtureError) as info:
         parse_fixture(BUILD_FIXTURE + extra, path="f.toml")
     line = info.value.one_line()
-    assert line.startswith("f.toml:") and f"'{key}'" in line and message in line
+    assert line.startswith("f.toml:")
+    assert f"'{key}'" in line
+    assert message in line
 
 
 def test_packaged_eval_fixtures_load_with_checks() -> None:
     root = Path(__file__).resolve().parent.parent / "eval_fixtures"
     fixtures = [load_fixture(p) for p in sorted(root.glob("*.toml"))]
     kinds = [f.context.kind for f in fixtures if f.checks is not None]
-    assert kinds.count("build") >= 12 and kinds.count("test") >= 4
+    assert kinds.count("build") >= 12
+    assert kinds.count("test") >= 4
     assert os.path.isdir(root)

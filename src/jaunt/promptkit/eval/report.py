@@ -213,7 +213,7 @@ def format_text(summary: Summary) -> str:
             f"{_rate(t.first_attempt_valid, t.samples)}; passed "
             f"{_rate(t.passed, t.checked) if t.checked else '- (checks not run)'}; cost {_cost(t)}"
         )
-        rows = [header]
+        rows: list[tuple[str, ...]] = [header]
         for fixture, kind, tally in st.fixtures:
             rows.append(_row(fixture, kind, tally))
         rows.append(_row("total", "", t))
@@ -250,14 +250,16 @@ def _row(fixture: str, kind: str, t: Tally) -> tuple[str, ...]:
 def format_markdown(summary: Summary) -> str:
     lines = [f"{_settings_line(summary.run)}.", ""]
     lines.append(
-        "| set | valid (95% CI) | valid on 1st attempt | passed checks | tokens in / out | s per generation | cost |"
+        "| set | valid (95% CI) | valid on 1st attempt | passed checks | tokens in / out "
+        "| s per generation | cost |"
     )
     lines.append("|---|---|---|---|---|---|---|")
     for st in summary.sets:
         t = st.total
         mean = t.latency_s / t.samples if t.samples else 0.0
         lines.append(
-            f"| {st.name} | {_rate(t.valid, t.samples)} | {_rate(t.first_attempt_valid, t.samples)} "
+            f"| {st.name} | {_rate(t.valid, t.samples)} "
+            f"| {_rate(t.first_attempt_valid, t.samples)} "
             f"| {_rate(t.passed, t.checked) if t.checked else '-'} "
             f"| {t.input_tokens} / {t.output_tokens} | {mean:.1f} | {_cost(t)} |"
         )
@@ -373,12 +375,14 @@ def thresholds_missed(
         t = st.total
         if min_valid is not None and t.samples and t.valid / t.samples < min_valid:
             missed.append(
-                f"set {st.name}: valid {t.valid}/{t.samples} = {t.valid / t.samples:.1%} < --min-valid {min_valid:.1%}"
+                f"set {st.name}: valid {t.valid}/{t.samples} = {t.valid / t.samples:.1%} "
+                f"< --min-valid {min_valid:.1%}"
             )
         if min_passed is not None:
             share = t.passed / t.checked if t.checked else 0.0
             if share < min_passed:
                 missed.append(
-                    f"set {st.name}: passed {t.passed}/{t.checked} = {share:.1%} < --min-passed {min_passed:.1%}"
+                    f"set {st.name}: passed {t.passed}/{t.checked} = {share:.1%} "
+                    f"< --min-passed {min_passed:.1%}"
                 )
     return missed

@@ -43,7 +43,7 @@ def sign_test_p(wins: int, losses: int) -> float:
         return 1.0
     k = min(wins, losses)
     tail = sum(math.comb(n, i) for i in range(k + 1))
-    return min(1.0, 2 * tail / 2**n)
+    return float(min(1.0, 2 * tail / 2**n))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jaunt.generate.base import GeneratorBackend, ModuleSpecContext, TokenUsage, current_attempt
+from jaunt.generate.base import GeneratorBackend, ModuleSpecContext, TokenUsage
 from jaunt.promptkit.eval.checks import CheckLimits, run_checks
 from jaunt.promptkit.fixtures import Fixture
 from jaunt.promptkit.messages import Message
@@ -125,9 +125,9 @@ class _Recorder(GeneratorBackend):
 
         if extra_error_context is None and self.initial_error_context:
             extra_error_context = self.initial_error_context
-        state = current_attempt()
+        # One recorder per generation: attempts arrive in order.
         record = AttemptRecord(
-            number=state.number if state is not None else len(self.records) + 1,
+            number=len(self.records) + 1,
             messages_sha256=messages_sha256(self.inner.render(ctx, extra_error_context)),
         )
         self.records.append(record)
@@ -141,18 +141,43 @@ class _Recorder(GeneratorBackend):
             CURRENT_REQUEST_LOG.reset(token)
             record.latency_s = log.seconds
             record.from_cache = log.from_cache
-            record.raw_answer = _answer_text(log.body)
-            if state is not None:
-                record.finish_reason = state.finish_reason
+            _read_response(record, log.body)
 
 
-def _answer_text(body: bytes) -> str | None:
+def _read_response(record: AttemptRecord, body: bytes) -> None:
+    """Raw answer, finish reason and usage from the response body, as the server sent them.
+
+    Read from the body the transport saw (replayed or live) rather than from the backend's
+    bookkeeping, so a replay reports exactly what the recording did.
+    """
     try:
-        data: Any = json.loads(body)
-        content = data["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
-    return content if isinstance(content, str) else None
+        data: Any = json.loads(body) if body else None
+    except ValueError:
+        return
+    if not isinstance(data, dict):
+        return
+    choices = data.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        choice = choices[0]
+        message = choice.get("message")
+        content = message.get("content") if isinstance(message, dict) else None
+        record.raw_answer = content if isinstance(content, str) else None
+        reason = choice.get("finish_reason")
+        record.finish_reason = reason if isinstance(reason, str) else None
+    usage = data.get("usage")
+    if isinstance(usage, dict):
+        details = usage.get("prompt_tokens_details")
+        cached = details.get("cached_tokens") if isinstance(details, dict) else 0
+        record.usage = TokenUsage(
+            prompt_tokens=_int(usage.get("prompt_tokens")),
+            completion_tokens=_int(usage.get("completion_tokens")),
+            total_tokens=_int(usage.get("total_tokens")),
+            cached_prompt_tokens=_int(cached),
+        )
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 BackendFactory = Callable[[LLMConfig, TemplateSet, "httpx2.AsyncBaseTransport"], "OpenAIBackend"]
@@ -204,11 +229,10 @@ async def run_eval(
             result = await recorder.generate_with_retry(
                 fixture.context, max_attempts=settings.attempts
             )
+        # The verdicts come from the result (validated once, by the retry loop).
         for number, record in enumerate(recorder.records):
             if number < len(result.attempt_errors):
                 record.errors = list(result.attempt_errors[number])
-            if number < len(result.attempt_usage):
-                record.usage = result.attempt_usage[number]
         sample = SampleResult(
             set_name=sets[s].name,
             fixture=fixture.name,

@@ -398,3 +398,42 @@ def test_packaged_eval_fixtures_load_with_checks() -> None:
     assert kinds.count("build") >= 12
     assert kinds.count("test") >= 4
     assert os.path.isdir(root)
+
+
+def test_concurrency_does_not_change_the_report(
+    server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = base_args(server.base_url)
+    common = [*args, "--set", "packaged", "--prompts", "sets/better", "--samples", "3"]
+    _, serial, _ = run_eval(capsys, *common, "--format", "json")
+    code, parallel, _ = run_eval(capsys, *common, "--format", "json", "--concurrency", "4")
+    assert code == 0
+
+    def without_latency(text: str) -> Any:
+        data = json.loads(text)
+        for entry in data["sets"]:
+            for row in [*entry["fixtures"], entry["totals"]]:
+                del row["mean_latency_s"]  # live timings differ run to run
+        return data
+
+    assert without_latency(parallel) == without_latency(serial)
+
+
+def test_cache_key_covers_model_messages_and_sampling() -> None:
+    from jaunt.promptkit.eval.cache import request_key
+
+    def key(**changes: object) -> str:
+        body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "seed": 1}
+        body.update(changes)
+        return request_key("POST", "/v1/chat/completions", json.dumps(body).encode())
+
+    base = key()
+    assert key() == base
+    # The same body with keys in another order is the same request.
+    reordered = json.dumps(
+        {"seed": 1, "messages": [{"role": "user", "content": "hi"}], "model": "m"}
+    )
+    assert request_key("POST", "/v1/chat/completions", reordered.encode()) == base
+    for change in ({"model": "n"}, {"seed": 2}, {"temperature": 0.7}, {"max_tokens": 5}):
+        assert key(**change) != base
+    assert key(messages=[{"role": "user", "content": "hi!"}]) != base

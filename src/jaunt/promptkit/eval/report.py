@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from jaunt.promptkit.errors import LayerError
 from jaunt.promptkit.eval.runner import EvalRun, SampleResult
 from jaunt.promptkit.eval.stats import PairedComparison, compare, wilson_interval
 
@@ -35,11 +36,9 @@ def find_price(model: str) -> _Price | None:
         pricing = importlib.import_module("jaunt.promptkit.pricing")
         price: _Price = pricing.load_price_table().get(model)
     except (ImportError, AttributeError):
-        return None
-    except Exception as exc:  # the table's "unknown model" error: cost is n/a, not a failure
-        if type(exc).__name__.endswith("Error"):
-            return None
-        raise
+        return None  # no price table in this build
+    except LayerError:
+        return None  # the table's "unknown model" ConfigError: cost is n/a, not a failure
     return price
 
 

@@ -37,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
         description=(
             "Run template sets x fixtures x samples against an OpenAI-compatible endpoint "
             "(generate, validate, retry: jaunt's path) and report valid modules, first-attempt "
-            "validity, passing checks, tokens, latency and cost, with 95%% intervals and a "
+            "validity, passing checks, tokens, latency and cost, with 95% intervals and a "
             "paired comparison of the sets. The key comes from [llm] api_key_env (default "
             "OPENAI_API_KEY; a local server still needs it set, e.g. OPENAI_API_KEY=local)."
         ),

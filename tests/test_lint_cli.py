@@ -327,9 +327,12 @@ def test_readme_lists_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cache_contract_makes_a_system_placeholder_an_error(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(project / "prompts" / "s" / "build_system.md", "You write {{spec_module}}.\n")
+    write(
+        project / "prompts" / "s" / "build_system.md",
+        "You write {{spec_module}}. Never edit the user's files.\n",
+    )
     code, out, _ = lint(capsys)
-    assert code == 0
+    assert code == 0, out
     assert "prompts/s/build_system.md:1:11: JP007 " in out
     write(project / "jaunt.toml", "[prompts]\ncache_contract = true\n")
     code, out, _ = lint(capsys)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from jaunt.promptkit.template_set import packaged_template_path
+
 pytest_plugins = ["pytester"]
 
 FIXTURE = '''\
@@ -66,7 +68,8 @@ def test_write_pass_then_fail_on_template_change(project: pytest.Pytester) -> No
     first.assert_outcomes(passed=1)
     first.stdout.fnmatch_lines(["*1 snapshot generated*"])
     snapshot = _snapshot_file(project).read_text(encoding="utf-8")
-    assert snapshot.startswith("# system\n\nYou are the code generator of jaunt")
+    packaged_system = Path(packaged_template_path("build_system")).read_text(encoding="utf-8")
+    assert snapshot.startswith(f"# system\n\n{packaged_system.rstrip()}\n")
     assert "Write `app.__generated__.math` for `app.math`" in snapshot
     assert 'def double(x: int) -> int:\n    """Return twice ``x``."""' in snapshot
 

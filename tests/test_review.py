@@ -21,8 +21,9 @@ from jaunt.promptkit.fixtures import load_fixture_dir
 REPO = Path(__file__).resolve().parent.parent
 # A line of the packaged build module template after its first placeholder, i.e. past the
 # shared prefix: editing it changes every build request but not what they share.
-MODULE_LINE = "## Dependency APIs"
-EDITED_LINE = "## Dependency APIs (import them, never copy them)"
+# A line of the packaged build_module.md without placeholders (edit() checks it is there).
+MODULE_LINE = "Generated dependency modules (reference only):"
+EDITED_LINE = "Generated dependency modules (reference only; import, never copy them):"
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -121,7 +122,8 @@ def test_first_line_of_system_template_breaks_the_prefix(
     assert code == 0
     prefix_line = next(line for line in out.splitlines() if "  main build:" in line)
     assert "shared prefix BROKEN" in prefix_line
-    assert "+Be brief. You are the code generator" in out
+    first_words = system.read_text(encoding="utf-8").removeprefix("Be brief. ")[:20]
+    assert f"+Be brief. {first_words}" in out
     code, _, _ = run(capsys, "--fail-on-cache-break")
     assert code == 1
 

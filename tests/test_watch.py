@@ -255,7 +255,7 @@ def test_report_line_compares_with_the_committed_snapshot(project: Path) -> None
     assert "pure_function.toml changed: 1 fixture re-rendered in " in line
     assert "1 changed +1 -1" in line
     assert "vs snapshot: 1 differ +1 -1" in line
-    assert any("+Write the generated module" in detail for detail in lines[mark + 1 :])
+    assert any("shop.rebates" in detail for detail in lines[mark + 1 :]), lines[mark:]
 
     fixture.write_text(original, encoding="utf-8")
     mark = len(lines)

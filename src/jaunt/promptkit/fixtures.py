@@ -22,6 +22,13 @@ One file ``prompt_fixtures/<name>.toml`` is one context (see the README, "Fixtur
     [dependency_generated_modules]
     "shop.__generated__.money" = '''...'''
 
+    [checks]                             # optional: behavioural checks for ``eval --run-checks``
+    asserts = ['''assert apply_discount(...) == ...''']   # build: snippets run with the
+                                         # generated module's names in scope
+    modules = { "shop.money" = '''...''' }  # modules on the path for every check
+    good = { "shop.pricing" = '''...''' }   # test: the generated tests must pass on this
+    bad = { "shop.pricing" = '''...''' }    # test: ... and fail on this
+
 Every problem is reported as a :class:`~jaunt.errors.FixtureError` naming the file and key,
 as ``path:line: key 'specs[2].source': message`` (no line for a missing top-level key;
 invalid TOML gives tomllib's line and column in the message).
@@ -55,8 +62,20 @@ _TOP_KEYS = {
     "specs",
     "dependency_apis",
     "dependency_generated_modules",
+    "checks",
 }
+_CHECK_KEYS = {"asserts", "modules", "good", "bad"}
 _REQUIRED_TOP = ("kind", "spec_module", "generated_module", "expected_names", "specs")
+
+
+@dataclass(frozen=True)
+class FixtureChecks:
+    """Behavioural checks of a fixture (see :mod:`jaunt.promptkit.eval.checks`)."""
+
+    asserts: list[str] = field(default_factory=list)
+    modules: dict[str, str] = field(default_factory=dict)
+    good: dict[str, str] = field(default_factory=dict)
+    bad: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,7 @@ class Fixture:
     context: ModuleSpecContext
     error_context: list[str] = field(default_factory=list)
     description: str = ""
+    checks: FixtureChecks | None = None
 
 
 class _Reader:
@@ -89,17 +109,20 @@ class _Reader:
             raise self.fail(where, f"must be a string, not {toml_type(value)}")
         return value
 
-    def string_list(self, table: dict[str, Any], key: str, *, required: bool) -> list[str]:
+    def string_list(
+        self, table: dict[str, Any], key: str, *, required: bool, where: str | None = None
+    ) -> list[str]:
+        where = where or key
         if key not in table:
             if required:
-                raise self.fail(key, "missing required key")
+                raise self.fail(where, "missing required key")
             return []
         value = table[key]
         if not isinstance(value, list):
-            raise self.fail(key, f"must be an array of strings, not {toml_type(value)}")
+            raise self.fail(where, f"must be an array of strings, not {toml_type(value)}")
         for i, item in enumerate(value):
             if not isinstance(item, str):
-                raise self.fail(f"{key}[{i}]", f"must be a string, not {toml_type(item)}")
+                raise self.fail(f"{where}[{i}]", f"must be a string, not {toml_type(item)}")
         return cast(list[str], value)
 
     def tables(self, table: dict[str, Any], key: str, allowed: set[str]) -> list[dict[str, Any]]:
@@ -283,7 +306,47 @@ def parse_fixture(text: str, *, path: str, name: str | None = None) -> Fixture:
         context=context,
         error_context=reader.string_list(data, "error_context", required=False),
         description=reader.string(data, "description", "description", required=False),
+        checks=_parse_checks(reader, data, kind),
     )
+
+
+def _parse_checks(reader: _Reader, data: dict[str, Any], kind: str) -> FixtureChecks | None:
+    if "checks" not in data:
+        return None
+    table = data["checks"]
+    if not isinstance(table, dict):
+        raise reader.fail("checks", f"must be a table ([checks]), not {toml_type(table)}")
+    for unknown in sorted(set(table) - _CHECK_KEYS):
+        raise reader.fail(
+            f"checks.{unknown}", f"unknown key (allowed: {', '.join(sorted(_CHECK_KEYS))})"
+        )
+    asserts = reader.string_list(table, "asserts", required=False, where="checks.asserts")
+    modules: dict[str, dict[str, str]] = {}
+    for key in ("modules", "good", "bad"):
+        value = table.get(key, {})
+        if not isinstance(value, dict):
+            raise reader.fail(
+                f"checks.{key}", f"must be a table of module name = source, not {toml_type(value)}"
+            )
+        for module, source in value.items():
+            if not isinstance(source, str):
+                raise reader.fail(
+                    f"checks.{key}", f"{module!r} must be a string, not {toml_type(source)}"
+                )
+            if not all(part.isidentifier() for part in module.split(".")):
+                raise reader.fail(f"checks.{key}", f"{module!r} is not a dotted module name")
+        modules[key] = dict(value)
+    if kind == "build":
+        if not asserts:
+            raise reader.fail("checks.asserts", "a build fixture's checks need asserts")
+        if modules["good"] or modules["bad"]:
+            raise reader.fail("checks", "good/bad implementations are for test fixtures")
+    else:
+        if not modules["good"] or not modules["bad"]:
+            raise reader.fail("checks", "a test fixture's checks need both good and bad")
+        if asserts:
+            raise reader.fail("checks.asserts", "asserts are for build fixtures")
+    return FixtureChecks(asserts, modules["modules"], modules["good"], modules["bad"])
 
 
 def load_fixture(path: str | os.PathLike[str]) -> Fixture:

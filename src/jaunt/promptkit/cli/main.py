@@ -21,7 +21,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
 
 # Imported lazily by name so that `jaunt-prompts lint` never loads openai or watchfiles.
-_SUBCOMMANDS = ("init", "lint", "render", "watch", "preview", "generate", "diff", "cost")
+_SUBCOMMANDS = ("init", "lint", "render", "watch", "preview", "generate", "eval", "diff", "cost")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers.fake_openai import FakeOpenAIServer, Reply
+from helpers.fake_openai import FakeOpenAIServer, Reply, fake_llm
 from shop_context import SHOP_CTX
 
 from jaunt.generate.base import GenerationResult
@@ -41,17 +41,7 @@ def server() -> Iterator[FakeOpenAIServer]:
 
 
 def _llm(server: FakeOpenAIServer, **overrides: Any) -> LLMConfig:
-    values: dict[str, Any] = {
-        "provider": "openai",
-        "model": "fake-model",
-        "api_key_env": KEY_ENV,
-        "base_url": server.base_url,
-        "timeout_s": 5.0,
-        "max_retries": 0,
-        "max_output_tokens": 1000,
-    }
-    values.update(overrides)
-    return LLMConfig(**values)
+    return fake_llm(server, KEY_ENV, **overrides)
 
 
 def _retry(server: FakeOpenAIServer, max_attempts: int = 1, **llm: Any) -> GenerationResult:

@@ -32,6 +32,9 @@ GOOD_SYSTEM = (
     "Output Python code only, no Markdown fences. Define every required top-level name. "
     "Never edit the user's files.\n"
 )
+# The packaged test_module leaves "do not guess module names" to the system template
+# (JP015 checks the pair), so a test_system of ours must say it.
+GOOD_TEST_SYSTEM = GOOD_SYSTEM + "Do not guess module names such as `app` or `main`.\n"
 GOOD_BUILD_MODULE = (
     "Write `{{generated_module}}` for `{{spec_module}}`.\n\n"
     "{{expected_names}}\n\n{{specs_block}}\n\n{{deps_api_block}}\n\n{{deps_generated_block}}\n"
@@ -197,9 +200,9 @@ def test_jp006_short_names_may_repeat() -> None:
 
 
 def test_jp007_placeholder_in_system_template() -> None:
-    [finding] = lint(GOOD_SYSTEM + "\nYou write {{generated_module}}.\n", "test_system")
+    [finding] = lint(GOOD_TEST_SYSTEM + "\nYou write {{generated_module}}.\n", "test_system")
     assert (finding.code, finding.severity) == ("JP007", "warning")
-    assert (finding.line, finding.column) == (5, 11)
+    assert (finding.line, finding.column) == (6, 11)
 
 
 def test_jp007_static_system_template_passes() -> None:
@@ -354,7 +357,7 @@ def test_jp013_prohibitions_are_not_requests(prohibition: str) -> None:
 
 
 def test_jp013_only_for_build_templates() -> None:
-    assert lint(GOOD_SYSTEM + "Write tests.\n", "test_system") == []
+    assert lint(GOOD_TEST_SYSTEM + "Write tests.\n", "test_system") == []
 
 
 @pytest.mark.parametrize(
@@ -383,7 +386,7 @@ def test_jp014_test_template_asking_for_implementation(request_text: str) -> Non
     ],
 )
 def test_jp014_prohibitions_and_test_work_pass(fine: str) -> None:
-    assert lint(GOOD_SYSTEM + fine + "\n", "test_system") == []
+    assert lint(GOOD_TEST_SYSTEM + fine + "\n", "test_system") == []
 
 
 def test_jp014_only_for_test_templates() -> None:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
-from helpers.fake_openai import FakeOpenAIServer, Reply
+from helpers.fake_openai import FakeOpenAIServer, Reply, fake_llm
 from shop_context import SHOP_CTX
 
 from jaunt.generate.base import GenerationResult, ModuleSpecContext, TokenUsage
@@ -56,17 +56,7 @@ def server() -> Iterator[FakeOpenAIServer]:
 
 
 def _llm(server: FakeOpenAIServer, **overrides: Any) -> LLMConfig:
-    values: dict[str, Any] = {
-        "provider": "openai",
-        "model": "fake-model",
-        "api_key_env": KEY_ENV,
-        "base_url": server.base_url,
-        "timeout_s": 5.0,
-        "max_retries": 2,
-        "max_output_tokens": 1000,
-    }
-    values.update(overrides)
-    return LLMConfig(**values)
+    return fake_llm(server, KEY_ENV, **{"max_retries": 2, **overrides})
 
 
 def _with_backend(llm: LLMConfig, use: Callable[[OpenAIBackend], Awaitable[T]]) -> T:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
+from jaunt.promptkit.settings import LLMConfig
+
 Honour = Literal["max_tokens", "max_completion_tokens", "both", "none"]
 
 
@@ -276,3 +278,19 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 pass  # the client gave up (timeout test); nothing to tell it
 
     return Handler
+
+
+def fake_llm(server: FakeOpenAIServer, key_env: str, **overrides: Any) -> LLMConfig:
+    """``[llm]`` settings for ``server``: a fake model, a 5 s deadline, no SDK retries (the
+    tests script failures themselves), 1,000 output tokens; ``overrides`` win."""
+    values: dict[str, Any] = {
+        "provider": "openai",
+        "model": "fake-model",
+        "api_key_env": key_env,
+        "base_url": server.base_url,
+        "timeout_s": 5.0,
+        "max_retries": 0,
+        "max_output_tokens": 1000,
+    }
+    values.update(overrides)
+    return LLMConfig(**values)

@@ -35,6 +35,8 @@ _NUMBER_KEYS = ("input_per_mtok", "cached_input_per_mtok", "output_per_mtok", "b
 _TEXT_KEYS = ("source", "read_on")
 _KEYS = _NUMBER_KEYS + _TEXT_KEYS
 PER_MTOK = 1_000_000
+# The model diff and cost price with when neither --model nor [llm] model names one.
+DEFAULT_PRICED_MODEL = "gpt-4.1-mini"
 
 
 @dataclass(frozen=True)

@@ -308,23 +308,28 @@ def render_side(
                 outcome = replace(outcome, errors=[e.replace(hide, shown) for e in outcome.errors])
             by_name[outcome.name] = outcome
         prefixes: dict[Kind, PrefixSide] = {}
-        loads: list[KindLoad] = []
-        for report in session.prefix_reports():
+        reports = session.prefix_reports()
+        for report in reports:
             first = next(o for o in outcomes if isinstance(o, Rendered) and o.kind == report.kind)
             prefixes[report.kind] = _prefix_side(report, first, hide, shown)
-            loads.append(
-                KindLoad(
-                    report.kind,
-                    tuple(
-                        len(o.tokens)
-                        for o in outcomes
-                        if isinstance(o, Rendered) and o.kind == report.kind
-                    ),
-                    report.shared_tokens,
-                )
-            )
-        sides.append(SideSet(source.name, by_name, prefixes, tuple(loads)))
+        sides.append(SideSet(source.name, by_name, prefixes, _loads_by_kind(reports, outcomes)))
     return sides
+
+
+def _loads_by_kind(
+    reports: Sequence[PrefixReport], outcomes: Sequence[Rendered | Failed]
+) -> tuple[KindLoad, ...]:
+    """Per kind: the input tokens of each rendered fixture and the prefix they all share."""
+    return tuple(
+        KindLoad(
+            report.kind,
+            tuple(
+                len(o.tokens) for o in outcomes if isinstance(o, Rendered) and o.kind == report.kind
+            ),
+            report.shared_tokens,
+        )
+        for report in reports
+    )
 
 
 def distinct_sets(project: Project) -> list[SetSource]:
@@ -637,17 +642,4 @@ def kind_loads(project: Project, tokenizer: Tokenizer) -> tuple[list[KindLoad], 
         raise ProjectError(f"fixture folder not found: {project.fixtures_dir}")
     outcomes = session.render_all()
     failed = [o for o in outcomes if isinstance(o, Failed)]
-    loads = []
-    for report in session.prefix_reports():
-        loads.append(
-            KindLoad(
-                report.kind,
-                tuple(
-                    len(o.tokens)
-                    for o in outcomes
-                    if isinstance(o, Rendered) and o.kind == report.kind
-                ),
-                report.shared_tokens,
-            )
-        )
-    return loads, failed
+    return list(_loads_by_kind(session.prefix_reports(), outcomes)), failed

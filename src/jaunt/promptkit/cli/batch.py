@@ -32,6 +32,7 @@ from jaunt.generate.batch import (
     Engine,
     generate_batch,
 )
+from jaunt.promptkit.cli.common import positive_int
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from jaunt.promptkit.errors import LayerError
 from jaunt.promptkit.files import atomic_write
@@ -88,13 +89,13 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--max-requests-per-file",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help=f"requests per batch file (default: {MAX_REQUESTS_PER_FILE:,})",
     )
     group.add_argument(
         "--max-bytes-per-file",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help=f"bytes per batch file (default: {MAX_BYTES_PER_FILE:,})",
     )
@@ -121,16 +122,6 @@ def batch_requested(args: argparse.Namespace) -> bool:
     return bool(args.batch or args.cancel) or any(
         getattr(args, name) is not None for name in _BATCH_ONLY
     )
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
 
 
 def _positive_float(text: str) -> float:
@@ -392,7 +383,7 @@ def run_file_main(argv: Sequence[str] | None = None) -> int:
         metavar="VAR",
         help="variable holding the key (default: OPENAI_API_KEY; 'local' if unset)",
     )
-    parser.add_argument("--concurrency", type=_positive_int, default=4, metavar="N")
+    parser.add_argument("--concurrency", type=positive_int, default=4, metavar="N")
     parser.add_argument("--timeout", type=_positive_float, default=600.0, metavar="S")
     args = parser.parse_args(argv)
     import os

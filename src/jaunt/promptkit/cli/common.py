@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jaunt.promptkit.errors import ProjectError
 from jaunt.promptkit.files import display_path
@@ -20,6 +21,9 @@ from jaunt.promptkit.session import AuthoringSession
 from jaunt.promptkit.settings import CONFIG_FILE_NAME
 from jaunt.promptkit.template_set import SetSource
 from jaunt.promptkit.tokens import DEFAULT_ENCODING, ENCODINGS, ESTIMATE, get_tokenizer
+
+if TYPE_CHECKING:
+    from jaunt.promptkit.generation import LLMOverrides
 
 
 def add_project_options(parser: argparse.ArgumentParser, *, choose_set: bool = True) -> None:
@@ -72,6 +76,11 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
     )
     add_project_options(parser)
     parser.add_argument("--out", metavar="DIR", help="write <DIR>/<fixture>.md for each fixture")
+    add_encoding_option(parser)
+
+
+def add_encoding_option(parser: argparse.ArgumentParser) -> None:
+    """``--encoding``: the tokenizer of every token count a command prints."""
     parser.add_argument(
         "--encoding",
         choices=(*ENCODINGS, ESTIMATE),
@@ -119,3 +128,56 @@ def reload_set_source(args: argparse.Namespace) -> SetSource:
 def usage_error(command: str, exc: Exception | str) -> int:
     print(f"jaunt-prompts {command}: {exc}", file=sys.stderr)
     return 2
+
+
+# --- option types and the model options of generate and eval ---------------------------------
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def temperature(text: str) -> float:
+    """argparse type: a sampling temperature, 0 to 2."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 2.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2, not {value:g}")
+    return value
+
+
+def add_llm_options(parser: argparse.ArgumentParser, *, seed: bool = True) -> None:
+    """The options that override ``[llm]``: one set, one meaning, for every command that asks
+    a model. ``seed=False`` for a command whose ``--seed`` means something else (eval)."""
+    parser.add_argument("--base-url", metavar="URL", help="OpenAI-compatible server URL")
+    parser.add_argument("--model", metavar="NAME", help="model name (overrides [llm] model)")
+    parser.add_argument(
+        "--temperature", type=temperature, metavar="T", help="0 to 2 (overrides [llm])"
+    )
+    parser.add_argument(
+        "--max-output-tokens", type=positive_int, metavar="N", help="overrides [llm]"
+    )
+    if seed:
+        parser.add_argument("--seed", type=int, metavar="N", help="sampling seed (overrides [llm])")
+
+
+def llm_overrides_from_args(args: argparse.Namespace, *, seed: bool = True) -> LLMOverrides:
+    """What :func:`add_llm_options` parsed, as the library's overrides."""
+    from jaunt.promptkit.generation import LLMOverrides
+
+    return LLMOverrides(
+        model=args.model,
+        base_url=args.base_url,
+        temperature=args.temperature,
+        max_output_tokens=args.max_output_tokens,
+        seed=args.seed if seed else None,
+    )

@@ -13,15 +13,18 @@ import json
 import sys
 from typing import Any
 
-from jaunt.promptkit.cli.common import add_project_options, project_from_args, usage_error
+from jaunt.promptkit.cli.common import (
+    add_encoding_option,
+    add_project_options,
+    project_from_args,
+    usage_error,
+)
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_OK
-
-DEFAULT_MODEL = "gpt-4.1-mini"
+from jaunt.promptkit.pricing import DEFAULT_PRICED_MODEL
 
 
 def add_parser(subparsers: Any) -> None:
     from jaunt.promptkit.cost import DEFAULT_OUTPUT_TOKENS
-    from jaunt.promptkit.tokens import DEFAULT_ENCODING, ENCODINGS, ESTIMATE
 
     parser = subparsers.add_parser(
         "cost",
@@ -34,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
     )
     add_project_options(parser)
     parser.add_argument(
-        "--model", help=f"model to price (default: [llm] model, else {DEFAULT_MODEL})"
+        "--model", help=f"model to price (default: [llm] model, else {DEFAULT_PRICED_MODEL})"
     )
     parser.add_argument(
         "--builds", type=int, default=1, metavar="N", help="number of builds (default: 1)"
@@ -53,12 +56,7 @@ def add_parser(subparsers: Any) -> None:
         help=f"output tokens per request (an estimate; default: {DEFAULT_OUTPUT_TOKENS:,})",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument(
-        "--encoding",
-        choices=(*ENCODINGS, ESTIMATE),
-        default=DEFAULT_ENCODING,
-        help=f"tokenizer (default: {DEFAULT_ENCODING}; '{ESTIMATE}' = characters/4)",
-    )
+    add_encoding_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -99,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         model = args.model
         if model is None:
             llm = project.config.llm if project.config else None
-            model = llm.model if llm else DEFAULT_MODEL
+            model = llm.model if llm else DEFAULT_PRICED_MODEL
         price = table.get(model)
         loads, failed = kind_loads(project, tokenizer)
     except (ProjectError, ConfigError, FixtureError) as exc:

@@ -15,15 +15,19 @@ import json
 import sys
 from typing import Any
 
-from jaunt.promptkit.cli.common import add_project_options, project_from_args, usage_error
+from jaunt.promptkit.cli.common import (
+    add_encoding_option,
+    add_project_options,
+    project_from_args,
+    usage_error,
+)
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_OK
+from jaunt.promptkit.pricing import DEFAULT_PRICED_MODEL
 
-DEFAULT_MODEL = "gpt-4.1-mini"
 DEFAULT_BUILDS = 100
 
 
 def add_parser(subparsers: Any) -> None:
-    from jaunt.promptkit.tokens import DEFAULT_ENCODING, ENCODINGS, ESTIMATE
 
     parser = subparsers.add_parser(
         "diff",
@@ -57,7 +61,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--model",
         help=f"price the change for this model (default: [llm] model if priced, else "
-        f"{DEFAULT_MODEL})",
+        f"{DEFAULT_PRICED_MODEL})",
     )
     parser.add_argument(
         "--builds",
@@ -66,12 +70,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="N",
         help=f"builds to price (default: {DEFAULT_BUILDS})",
     )
-    parser.add_argument(
-        "--encoding",
-        choices=(*ENCODINGS, ESTIMATE),
-        default=DEFAULT_ENCODING,
-        help=f"tokenizer (default: {DEFAULT_ENCODING}; '{ESTIMATE}' = characters/4)",
-    )
+    add_encoding_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -90,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         model = args.model
         if model is None:
             configured = project.config.llm.model if project.config and project.config.llm else ""
-            model = configured if configured in table else DEFAULT_MODEL
+            model = configured if configured in table else DEFAULT_PRICED_MODEL
         price = table.get(model)
         diff = diff_project(
             project,

@@ -20,7 +20,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from jaunt.promptkit.cli.common import project_from_args
+from jaunt.promptkit.cli.common import (
+    add_llm_options,
+    llm_overrides_from_args,
+    positive_int,
+    project_from_args,
+)
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from jaunt.promptkit.errors import ConfigError, LayerError, ProjectError
 from jaunt.promptkit.fixtures import load_fixture
@@ -68,16 +73,13 @@ def add_parser(subparsers: Any) -> None:
         metavar="DIR",
         help="a set folder (any of the four template files); repeatable",
     )
-    parser.add_argument("--base-url", metavar="URL", help="OpenAI-compatible server URL")
-    parser.add_argument("--model", metavar="NAME", help="model name (overrides [llm] model)")
-    parser.add_argument("--samples", type=_positive_int, default=1, metavar="N")
+    add_llm_options(parser, seed=False)
+    parser.add_argument("--samples", type=positive_int, default=1, metavar="N")
     parser.add_argument(
         "--seed", type=int, default=0, metavar="S", help="sample i gets seed S+i (default 0)"
     )
-    parser.add_argument("--attempts", type=_positive_int, default=2, metavar="N")
-    parser.add_argument("--temperature", type=float, metavar="T", help="overrides [llm]")
-    parser.add_argument("--max-output-tokens", type=_positive_int, metavar="N")
-    parser.add_argument("--concurrency", type=_positive_int, default=1, metavar="N")
+    parser.add_argument("--attempts", type=positive_int, default=2, metavar="N")
+    parser.add_argument("--concurrency", type=positive_int, default=1, metavar="N")
     parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     parser.add_argument("--attempts-file", metavar="PATH", help="write every attempt as JSONL")
     parser.add_argument(
@@ -90,20 +92,10 @@ def add_parser(subparsers: Any) -> None:
         "and memory limits, no API key; still your user: see the README)",
     )
     parser.add_argument("--check-timeout", type=float, default=20.0, metavar="S")
-    parser.add_argument("--check-memory-mb", type=_positive_int, default=1024, metavar="MB")
+    parser.add_argument("--check-memory-mb", type=positive_int, default=1024, metavar="MB")
     parser.add_argument("--min-valid", type=_fraction, metavar="F", help="exit 1 below (0-1)")
     parser.add_argument("--min-passed", type=_fraction, metavar="F", help="exit 1 below (0-1)")
     parser.set_defaults(func=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
 
 
 def _fraction(text: str) -> float:
@@ -120,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     from jaunt.promptkit.eval import report
     from jaunt.promptkit.eval.checks import CheckLimits
     from jaunt.promptkit.eval.runner import EvalSettings, SampleResult, run_eval
-    from jaunt.promptkit.generation import LLMOverrides, llm_config
+    from jaunt.promptkit.generation import llm_config
 
     err = sys.stderr
     try:
@@ -142,15 +134,7 @@ def run(args: argparse.Namespace) -> int:
         sets = [source.load() for source in sources]
         _unique_names(sets)
         seed = args.seed
-        llm = llm_config(
-            project.config,
-            LLMOverrides(
-                model=args.model,
-                base_url=args.base_url,
-                temperature=args.temperature,
-                max_output_tokens=args.max_output_tokens,
-            ),
-        )
+        llm = llm_config(project.config, llm_overrides_from_args(args, seed=False))
         key = os.environ.get(llm.api_key_env, "").strip()
         if not key:
             hint = (

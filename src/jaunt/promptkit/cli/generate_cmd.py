@@ -24,13 +24,18 @@ from typing import Any, TextIO
 
 from jaunt.generate.base import AttemptObserver, AttemptRecord, ModuleSpecContext
 from jaunt.promptkit.cli.batch import add_batch_options, batch_requested, run_batch
-from jaunt.promptkit.cli.common import add_project_options, project_from_args
+from jaunt.promptkit.cli.common import (
+    add_llm_options,
+    add_project_options,
+    llm_overrides_from_args,
+    positive_int,
+    project_from_args,
+)
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from jaunt.promptkit.errors import LayerError
 from jaunt.promptkit.fixtures import Fixture, load_fixture
 from jaunt.promptkit.generation import (
     FixtureRun,
-    LLMOverrides,
     generate_fixture,
     llm_config,
     make_backend,
@@ -64,41 +69,13 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--all", action="store_true", help="every fixture of the project")
     add_project_options(parser)
-    parser.add_argument("--base-url", metavar="URL", help="OpenAI-compatible server URL")
-    parser.add_argument("--model", metavar="NAME", help="model name (overrides [llm] model)")
+    add_llm_options(parser)
     parser.add_argument(
-        "--attempts", type=_positive_int, default=2, metavar="N", help="attempts (default: 2)"
+        "--attempts", type=positive_int, default=2, metavar="N", help="attempts (default: 2)"
     )
-    parser.add_argument(
-        "--temperature", type=_temperature, metavar="T", help="0 to 2 (overrides [llm])"
-    )
-    parser.add_argument(
-        "--max-output-tokens", type=_positive_int, metavar="N", help="overrides [llm]"
-    )
-    parser.add_argument("--seed", type=int, metavar="N", help="sampling seed (overrides [llm])")
     parser.add_argument("--out", metavar="DIR", help="write <DIR>/<fixture>.py instead of stdout")
     add_batch_options(parser)
     parser.set_defaults(func=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _temperature(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 2.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 2, not {value:g}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,16 +89,7 @@ def run(args: argparse.Namespace) -> int:
         if not fixtures:
             print(f"{PROG}: error: no fixtures in {project.fixtures_dir}", file=err)
             return EXIT_USAGE
-        llm = llm_config(
-            project.config,
-            LLMOverrides(
-                model=args.model,
-                base_url=args.base_url,
-                temperature=args.temperature,
-                max_output_tokens=args.max_output_tokens,
-                seed=args.seed,
-            ),
-        )
+        llm = llm_config(project.config, llm_overrides_from_args(args))
         templates = project.set_source.load()
         if batch_requested(args):
             return run_batch(args, fixtures, llm, templates, config=project.config)

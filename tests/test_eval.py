@@ -437,3 +437,21 @@ def test_cache_key_covers_model_messages_and_sampling() -> None:
     for change in ({"model": "n"}, {"seed": 2}, {"temperature": 0.7}, {"max_tokens": 5}):
         assert key(**change) != base
     assert key(messages=[{"role": "user", "content": "hi!"}]) != base
+
+
+def test_an_echoed_key_stays_out_of_the_attempts_file_and_the_cache(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def echo_key(body: dict[str, Any]) -> Reply:
+        return Reply(content=f"x = 1  # the key is {SECRET}\n")
+
+    with FakeOpenAIServer(honour="max_tokens", responder=echo_key) as fake:
+        args = base_args(fake.base_url)
+        code, _, _ = run_eval(capsys, *args, "add", "--attempts-file", "a.jsonl", "--cache", "c")
+    assert code == 0
+    attempts = Path("a.jsonl").read_text("utf-8")
+    cached = "".join(p.read_text("utf-8") for p in Path("c").rglob("*.json"))
+    assert cached
+    assert SECRET not in attempts + cached
+    assert "the key is ***" in attempts
+    assert "the key is ***" in cached

@@ -144,3 +144,57 @@ def test_scrub_is_linear_on_hostile_text() -> None:
         started = time.perf_counter()
         scrub(text)
         assert time.perf_counter() - started < 1.0  # quadratic took 9 s at 40 KB
+
+
+# --- files written for review: snapshots, render --out, generated modules --------------------
+
+PASTED_KEY = "sk-proj-PASTEDINTOASPEC0123456789"
+
+
+def _project_with_a_key_in_a_spec(root: Path) -> None:
+    (root / "prompt_fixtures").mkdir(exist_ok=True)
+    fixture = dump_fixture(SHOP_CTX).replace(
+        "def apply_discount(price, percent):",
+        f"def apply_discount(price, percent):\n    # token {PASTED_KEY}",
+    )
+    assert PASTED_KEY in fixture
+    (root / "prompt_fixtures" / "pricing.toml").write_text(fixture, "utf-8")
+
+
+def test_a_key_in_a_spec_stays_out_of_render_out_and_snapshots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _project_with_a_key_in_a_spec(tmp_path)
+    assert main(["render", "--out", "rendered", "--encoding", "estimate"]) == 0
+    capsys.readouterr()
+    written = (tmp_path / "rendered" / "pricing.md").read_text("utf-8")
+    assert PASTED_KEY not in written
+    assert "# token ***" in written
+    # The snapshot text comes from the same function (the plugin's case markdown).
+    from jaunt.promptkit.fixtures import load_fixture
+    from jaunt.promptkit.snapshots.cases import render_markdown
+    from jaunt.promptkit.template_set import load_packaged_set
+
+    case = render_markdown(
+        load_packaged_set(), load_fixture(tmp_path / "prompt_fixtures" / "pricing.toml")
+    )
+    assert case == written
+
+
+def test_a_generated_module_that_echoes_the_key_is_written_scrubbed(
+    project: FakeOpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _config(tmp_path, project.base_url)
+    echoed = (
+        "```python\n"
+        f"API_KEY = '{SECRET}'\n\n"
+        "def apply_discount(price, percent):\n    return price\n\n\n"
+        "class Cart:\n    pass\n```"
+    )
+    project.script(Reply(content=echoed))
+    assert main(["generate", "pricing", "--out", "out", "--attempts", "1"]) == 0
+    out, err = capsys.readouterr()
+    module = (tmp_path / "out" / "pricing.py").read_text("utf-8")
+    assert SECRET not in module + out + err
+    assert "API_KEY = '***'" in module

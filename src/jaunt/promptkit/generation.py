@@ -19,6 +19,7 @@ from jaunt.generate.base import AttemptObserver, GenerationResult, GeneratorBack
 from jaunt.promptkit.errors import ConfigError
 from jaunt.promptkit.files import atomic_write
 from jaunt.promptkit.fixtures import Fixture
+from jaunt.promptkit.scrub import scrub
 from jaunt.promptkit.settings import JauntConfig, LLMConfig, api_key_env_problem
 from jaunt.promptkit.template_set import TemplateSet
 
@@ -100,8 +101,9 @@ async def generate_fixture(
 
 
 def module_text(source: str) -> str:
-    """A module's file text: the code as fenced (the backend's answer), one final newline."""
-    return source.rstrip() + "\n"
+    """A module's file text: the code as fenced (the backend's answer), one final newline,
+    scrubbed (a model that echoes a key back must not write it into a file)."""
+    return scrub(source.rstrip()) + "\n"
 
 
 def write_module(out_dir: Path, run: FixtureRun) -> Path | None:

@@ -29,6 +29,7 @@ from typing import TypeVar
 
 from jaunt.promptkit.context import ModuleSpecContext
 from jaunt.promptkit.markdown import fenced, normalise_text
+from jaunt.promptkit.scrub import scrub
 from jaunt.promptkit.template_set import TemplateSet
 
 Message = dict[str, str]
@@ -143,5 +144,9 @@ def messages_to_markdown(messages: Sequence[Message]) -> str:
     Message contents never end in whitespace (see :func:`render_messages`), so the contents
     can be read back exactly: each is the text between its heading's blank line and the
     newline that ends it.
+
+    Scrubbed (:func:`~jaunt.promptkit.scrub.scrub`): this text is written to snapshot files
+    and ``render --out`` files, so a key pasted into a spec or a fixture never lands in a
+    committed file; such a key shows as ``***`` (the model is sent the messages as they are).
     """
-    return "\n".join(f"# {m['role']}\n\n{m['content']}\n" for m in messages)
+    return scrub("\n".join(f"# {m['role']}\n\n{m['content']}\n" for m in messages))

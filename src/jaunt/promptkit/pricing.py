@@ -189,3 +189,12 @@ def project_price_table(config: JauntConfig | None) -> PriceTable:
     if config is None or not config.prices:
         return load_price_table()
     return load_price_table(config.prices, overrides_path=str(config.path))
+
+
+def known_price(model: str, config: JauntConfig | None = None) -> ModelPrice | None:
+    """``model``'s price in the packaged table with ``config``'s ``[prices]``; ``None`` for a
+    model the table does not know (a local one: its cost is n/a, not an error)."""
+    try:
+        return project_price_table(config).get(model)
+    except ConfigError:
+        return None

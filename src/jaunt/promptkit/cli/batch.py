@@ -38,7 +38,7 @@ from jaunt.promptkit.errors import LayerError
 from jaunt.promptkit.files import atomic_write
 from jaunt.promptkit.fixtures import Fixture
 from jaunt.promptkit.generation import module_text
-from jaunt.promptkit.pricing import ModelPrice, project_price_table
+from jaunt.promptkit.pricing import ModelPrice, known_price
 from jaunt.promptkit.scrub import scrub_url
 from jaunt.promptkit.settings import JauntConfig, LLMConfig
 from jaunt.promptkit.template_set import TemplateSet
@@ -174,7 +174,7 @@ def run_batch(
         return EXIT_USAGE
     out_dir = Path(args.out)
     options = options_from_args(args)
-    price = price_for(llm.model, config)
+    price = known_price(llm.model, config)
     progress = ProgressLine(err, interactive=err.isatty(), price=price)
     progress.line(
         f"{len(fixtures)} fixture{'s' if len(fixtures) != 1 else ''}, model {llm.model!r}, "
@@ -304,14 +304,6 @@ def _costs(usage: TokenUsage, price: ModelPrice) -> tuple[float, float]:
         "output_tokens": usage.completion_tokens,
     }
     return float(price.cost(**kwargs, batch=True)), float(price.cost(**kwargs, batch=False))
-
-
-def price_for(model: str, config: JauntConfig | None = None) -> ModelPrice | None:
-    """The model's price (packaged table with ``config``'s ``[prices]``), else ``None``."""
-    try:
-        return project_price_table(config).get(model)
-    except LayerError:
-        return None
 
 
 class ProgressLine:

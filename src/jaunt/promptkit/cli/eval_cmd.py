@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from jaunt.promptkit.cli.common import (
 )
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from jaunt.promptkit.errors import ConfigError, LayerError, ProjectError
+from jaunt.promptkit.files import atomic_write
 from jaunt.promptkit.fixtures import load_fixture
 from jaunt.promptkit.template_set import SetSource, TemplateSet
 
@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     }[args.format]
     if args.attempts_file:
         try:
-            _write_atomic(
+            atomic_write(
                 Path(args.attempts_file),
                 "".join(f"{line}\n" for line in report.attempt_lines(result)),
             )
@@ -226,15 +226,3 @@ def _unique_names(sets: list[TemplateSet]) -> None:
                 f"two sets are both named {name!r}: a set's name is its folder's name, so "
                 "rename one folder (or pass each set once)"
             )
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

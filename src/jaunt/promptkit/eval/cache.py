@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -28,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+
+from jaunt.promptkit.files import atomic_write
+from jaunt.promptkit.scrub import scrub
 
 CACHE_FORMAT = 1
 
@@ -129,15 +130,11 @@ class CachingTransport(httpx2.AsyncBaseTransport):
     def _store(self, key: str, content: bytes, seconds: float) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        entry = {"format": CACHE_FORMAT, "seconds": seconds, "body": content.decode("utf-8")}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(entry, handle, ensure_ascii=False)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # Scrubbed: an answer that echoes a key must not sit in a cache file (the scrubber
+        # keeps JSON valid: it never removes a quote).
+        body = scrub(content.decode("utf-8"))
+        entry = {"format": CACHE_FORMAT, "seconds": seconds, "body": body}
+        atomic_write(path, json.dumps(entry, ensure_ascii=False), within=self.directory)
 
 
 class _SharedView(httpx2.AsyncBaseTransport):

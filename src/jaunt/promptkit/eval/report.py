@@ -6,40 +6,17 @@ so a replay from the response cache gives byte-identical reports.
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from jaunt.promptkit.errors import LayerError
 from jaunt.promptkit.eval.runner import EvalRun, SampleResult
 from jaunt.promptkit.eval.stats import PairedComparison, compare, wilson_interval
+from jaunt.promptkit.pricing import ModelPrice, known_price
+from jaunt.promptkit.scrub import scrub
 
 REPORT_FORMAT = 1
-
-
-class _Price(Protocol):
-    def cost(
-        self,
-        *,
-        input_tokens: int,
-        cached_input_tokens: int = 0,
-        output_tokens: int = 0,
-        batch: bool = False,
-    ) -> float: ...
-
-
-def find_price(model: str) -> _Price | None:
-    """The model's price from the shared price table; ``None`` when it has none (a local model)."""
-    try:
-        pricing = importlib.import_module("jaunt.promptkit.pricing")
-        price: _Price = pricing.load_price_table().get(model)
-    except (ImportError, AttributeError):
-        return None  # no price table in this build
-    except LayerError:
-        return None  # the table's "unknown model" ConfigError: cost is n/a, not a failure
-    return price
 
 
 @dataclass
@@ -58,7 +35,7 @@ class Tally:
     latency_s: float = 0.0
     cost_usd: float | None = 0.0
 
-    def add(self, sample: SampleResult, price: _Price | None) -> None:
+    def add(self, sample: SampleResult, price: ModelPrice | None) -> None:
         self.samples += 1
         self.valid += sample.valid
         self.first_attempt_valid += sample.first_attempt_valid
@@ -112,7 +89,7 @@ class Summary:
 
 
 def summarise(run: EvalRun) -> Summary:
-    price = find_price(run.settings.llm.model)
+    price = known_price(run.settings.llm.model)
     sets: list[SetSummary] = []
     for name in run.set_names:
         mine = [s for s in run.samples if s.set_name == name]
@@ -361,7 +338,8 @@ def attempt_lines(run: EvalRun) -> list[str]:
                 if attempt.number == len(sample.attempts)
                 else "",
             }
-            lines.append(json.dumps(record, ensure_ascii=False))
+            # Model text may echo a key: the file leaves the process, so it is scrubbed.
+            lines.append(scrub(json.dumps(record, ensure_ascii=False)))
     return lines
 
 

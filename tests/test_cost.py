@@ -131,3 +131,31 @@ def test_scaling_a_single_fixture_counts_no_shared_prefix() -> None:
     pair = KindLoad("build", (3000, 2000), shared_prefix_tokens=1100)
     assert pair.scaled(4).request_tokens == (2500,) * 4
     assert pair.scaled(4).cacheable_tokens == 1024
+
+
+def test_output_tokens_from_an_eval_attempts_file(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    attempts = project / "attempts.jsonl"
+    lines = [
+        {"attempt": 1, "usage": {"input_tokens": 900, "output_tokens": 300}},
+        {"attempt": 2, "usage": None},  # the server reported none: skipped
+        {"attempt": 1, "usage": {"input_tokens": 950, "output_tokens": 500}},
+    ]
+    attempts.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    code, out, _ = cost(
+        capsys, "--model", "gpt-4o", "--output-tokens-from", str(attempts), "--format", "json"
+    )
+    assert code == 0
+    document = json.loads(out)
+    assert document["output_tokens_per_request"] == 400
+    assert document["output_tokens_source"] == f"mean of 2 recorded attempt(s) in {attempts}"
+    code, out, _ = cost(capsys, "--model", "gpt-4o", "--output-tokens-from", str(attempts))
+    assert f"(mean of 2 recorded attempt(s) in {attempts}: 400 per request)" in out
+    # A file that is not an attempts file: one line naming it, exit 2.
+    attempts.write_text('{"usage": {"output_tokens": "many"}}\n', encoding="utf-8")
+    code, _, err = cost(capsys, "--model", "gpt-4o", "--output-tokens-from", str(attempts))
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "attempts.jsonl:1" in err
+    assert "usage.output_tokens must be a whole number" in err

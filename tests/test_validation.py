@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import sys
 import textwrap
+import warnings
 
 import pytest
 from hypothesis import given, settings
@@ -455,3 +456,12 @@ def test_fuzz_spec_imports_never_define_and_never_raise(source: str) -> None:
     plain = validate_generated_source(source, ["a", "b"])
     # Knowing the modules can only add missing names, never remove one.
     assert {e.split(" (")[0] for e in plain} <= {e.split(" (")[0] for e in errors}
+
+
+def test_compiler_warnings_about_generated_code_are_not_emitted(
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    warnings.simplefilter("always")
+    # Valid code the compiler warns about ('dict' object is not callable).
+    assert validate_generated_source("def x():\n    return {}()\n", ["x"]) == []
+    assert not [w for w in recwarn if issubclass(w.category, SyntaxWarning)]

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 
 # A generated module past this size is a runaway answer, and parsing millions of tiny
@@ -197,8 +198,12 @@ def _parse_and_compile(
     if invalid:
         return None, [invalid]
     try:
-        tree = ast.parse(text, filename=filename)
-        compile(tree, filename, "exec", dont_inherit=True)
+        # The compiler's warnings about the model's code ("'dict' object is not callable")
+        # are not the user's to read on stderr; errors are what validation reports.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, filename=filename)
+            compile(tree, filename, "exec", dont_inherit=True)
     except SyntaxError as exc:
         line = exc.lineno or 1
         column = exc.offset or 1

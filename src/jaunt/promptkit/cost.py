@@ -17,16 +17,63 @@ The three modes:
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from jaunt.promptkit.errors import ProjectError
+from jaunt.promptkit.files import read_text
 from jaunt.promptkit.prefix import cached_tokens
 from jaunt.promptkit.pricing import ModelPrice
 
 Kind = Literal["build", "test"]
 DEFAULT_OUTPUT_TOKENS = 1000
 """Output tokens assumed per request when nothing better is known (a mid-sized module)."""
+
+
+@dataclass(frozen=True)
+class RecordedOutput:
+    """Output tokens per request as recorded by real runs (``eval --attempts-file``)."""
+
+    tokens_per_request: int
+    attempts: int
+
+
+def recorded_output_tokens(path: str | os.PathLike[str]) -> RecordedOutput:
+    """The mean ``usage.output_tokens`` of the attempts in an ``eval --attempts-file``.
+
+    Attempts without usage (the server reported none) are skipped; a line that is not an
+    attempt object, or a file with no usage at all, is a :class:`ProjectError` naming it.
+    """
+    text = read_text(path, ProjectError, "attempts file")
+    total = counted = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise ProjectError(
+                "not a JSON line of an attempts file", path=str(path), line=number
+            ) from None
+        usage = record.get("usage") if isinstance(record, dict) else None
+        if usage is None:
+            continue
+        tokens = usage.get("output_tokens") if isinstance(usage, dict) else None
+        if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0:
+            raise ProjectError(
+                "usage.output_tokens must be a whole number", path=str(path), line=number
+            )
+        total += tokens
+        counted += 1
+    if not counted:
+        raise ProjectError(
+            "no attempt with recorded usage (write one with `jaunt-prompts eval --attempts-file`)",
+            path=str(path),
+        )
+    return RecordedOutput(round(total / counted), counted)
 
 
 @dataclass(frozen=True)

@@ -48,12 +48,18 @@ def add_parser(subparsers: Any) -> None:
         help="modules per kind per build, each as large as the kind's average fixture "
         "(default: one module per fixture)",
     )
-    parser.add_argument(
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
         "--output-tokens",
         type=int,
         default=DEFAULT_OUTPUT_TOKENS,
         metavar="N",
         help=f"output tokens per request (an estimate; default: {DEFAULT_OUTPUT_TOKENS:,})",
+    )
+    output.add_argument(
+        "--output-tokens-from",
+        metavar="ATTEMPTS.jsonl",
+        help="the mean output tokens per request recorded by `eval --attempts-file`",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     add_encoding_option(parser)
@@ -78,7 +84,7 @@ def parse_modules(text: str) -> dict[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jaunt.promptkit.cost import forecast, format_usd
+    from jaunt.promptkit.cost import forecast, format_usd, recorded_output_tokens
     from jaunt.promptkit.errors import ConfigError, FixtureError, ProjectError
     from jaunt.promptkit.pricing import project_price_table
     from jaunt.promptkit.review import kind_loads
@@ -100,6 +106,13 @@ def run(args: argparse.Namespace) -> int:
             model = llm.model if llm else DEFAULT_PRICED_MODEL
         price = table.get(model)
         loads, failed = kind_loads(project, tokenizer)
+        output_tokens, output_source = args.output_tokens, "estimate"
+        if args.output_tokens_from:
+            recorded = recorded_output_tokens(args.output_tokens_from)
+            output_tokens = recorded.tokens_per_request
+            output_source = (
+                f"mean of {recorded.attempts:,} recorded attempt(s) in {args.output_tokens_from}"
+            )
     except (ProjectError, ConfigError, FixtureError) as exc:
         return usage_error("cost", exc)
     if modules is not None:
@@ -110,9 +123,7 @@ def run(args: argparse.Namespace) -> int:
                 "cost", f"--modules: no {'/'.join(missing)} fixture to measure a module by"
             )
         loads = [by_kind[k].scaled(n) for k, n in modules.items() if k in by_kind]
-    result = forecast(
-        loads, price, builds=args.builds, output_tokens_per_request=args.output_tokens
-    )
+    result = forecast(loads, price, builds=args.builds, output_tokens_per_request=output_tokens)
     fmt = tokenizer.format
     if args.format == "json":
         document = {
@@ -128,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
             "tokenizer": {"name": tokenizer.name, "exact": tokenizer.exact},
             "builds": result.builds,
             "output_tokens_per_request": result.output_tokens_per_request,
+            "output_tokens_source": output_source,
             "kinds": [
                 {
                     "kind": k.kind,
@@ -158,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
                 f"  {k.kind}: {k.requests:,} requests, input {fmt(k.input_tokens)} "
                 f"(cacheable {fmt(k.cached_input_tokens)}, uncached "
                 f"{fmt(k.uncached_input_tokens)}), output {k.output_tokens:,} "
-                f"(estimate: {result.output_tokens_per_request:,} per request)"
+                f"({output_source}: {result.output_tokens_per_request:,} per request)"
             )
         print("price:")
         for mode, usd in result.modes():

@@ -30,6 +30,7 @@ from jaunt.promptkit.preview import (
 )
 from jaunt.promptkit.preview.server import PreviewError
 from jaunt.promptkit.project import Project
+from jaunt.promptkit.scrub import REDACTED
 from jaunt.promptkit.session import AuthoringSession
 from jaunt.promptkit.tokens import ESTIMATE_TOKENIZER
 
@@ -441,3 +442,24 @@ def test_changed_lines_of_huge_messages_compare_by_position() -> None:
     before = "\n".join(f"line {i}" for i in range(5000))
     assert changed_lines(before, before.replace("line 2500\n", "EDITED\n")) == [2500]
     assert changed_lines(before, before + "\nmore") == [5000]
+
+
+def test_a_key_pasted_into_a_spec_shows_as_stars_on_the_page(tmp_path: Path) -> None:
+    root = example_project(tmp_path)
+    pasted = "sk-proj-PASTEDINTHEPREVIEW0123456789"
+    fixture = root / "prompt_fixtures" / "pure_function.toml"
+    text = fixture.read_text("utf-8")
+    first_def = text.index("def ")
+    fixture.write_text(text[:first_def] + f"# {pasted}\n" + text[first_def:], "utf-8")
+    project = Project.discover(cwd=root)
+    session = AuthoringSession(project.set_source, project.fixtures_dir, ESTIMATE_TOKENIZER)
+    server = PreviewServer([session], project.root, port=0)
+    server.start()
+    try:
+        status, body = request(server, "GET", "/api/state")
+    finally:
+        server.stop()
+    assert status == 200
+    assert pasted.encode() not in body
+    messages = json.loads(body)["sets"][0]["fixtures"]["pure_function"]["messages"]
+    assert any(f"# {REDACTED}" in m["content"] for m in messages)

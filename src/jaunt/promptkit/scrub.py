@@ -31,6 +31,7 @@ __all__ = [
     "looks_like_secret",
     "register_secret",
     "scrub",
+    "scrub_data",
     "scrub_url",
 ]
 
@@ -84,6 +85,21 @@ def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
             text = pattern.sub(replacement, text)
             lowered = text.lower()
     return text
+
+
+def scrub_data(value: Any) -> Any:
+    """A copy of JSON-like data (dicts, lists, strings, numbers) with every string scrubbed.
+
+    For data about to be serialised: scrubbing the serialised text instead could cut an
+    escape sequence in half (``\\"``) and break the document.
+    """
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {key: scrub_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_data(item) for item in value]
+    return value
 
 
 def scrub_url(url: str) -> str:

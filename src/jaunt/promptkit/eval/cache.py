@@ -28,7 +28,7 @@ from typing import Any
 import httpx2
 
 from jaunt.promptkit.files import atomic_write
-from jaunt.promptkit.scrub import scrub
+from jaunt.promptkit.scrub import scrub, scrub_data
 
 CACHE_FORMAT = 1
 
@@ -130,9 +130,16 @@ class CachingTransport(httpx2.AsyncBaseTransport):
     def _store(self, key: str, content: bytes, seconds: float) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Scrubbed: an answer that echoes a key must not sit in a cache file (the scrubber
-        # keeps JSON valid: it never removes a quote).
-        body = scrub(content.decode("utf-8"))
+        # Scrubbed: an answer that echoes a key must not sit in a cache file. A JSON body is
+        # scrubbed value by value (and stays valid JSON); its bytes are kept when clean.
+        text = content.decode("utf-8")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            body = scrub(text)
+        else:
+            clean = scrub_data(data)
+            body = text if clean == data else json.dumps(clean, ensure_ascii=False)
         entry = {"format": CACHE_FORMAT, "seconds": seconds, "body": body}
         atomic_write(path, json.dumps(entry, ensure_ascii=False), within=self.directory)
 

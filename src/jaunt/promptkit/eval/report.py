@@ -14,7 +14,7 @@ from typing import Any
 from jaunt.promptkit.eval.runner import EvalRun, SampleResult
 from jaunt.promptkit.eval.stats import PairedComparison, compare, wilson_interval
 from jaunt.promptkit.pricing import ModelPrice, known_price
-from jaunt.promptkit.scrub import scrub
+from jaunt.promptkit.scrub import scrub_data
 
 REPORT_FORMAT = 1
 
@@ -339,7 +339,7 @@ def attempt_lines(run: EvalRun) -> list[str]:
                 else "",
             }
             # Model text may echo a key: the file leaves the process, so it is scrubbed.
-            lines.append(scrub(json.dumps(record, ensure_ascii=False)))
+            lines.append(json.dumps(scrub_data(record), ensure_ascii=False))
     return lines
 
 

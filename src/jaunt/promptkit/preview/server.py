@@ -33,6 +33,7 @@ from typing import Any
 
 from jaunt.promptkit.errors import LayerError
 from jaunt.promptkit.preview.state import PreviewState
+from jaunt.promptkit.scrub import scrub_data
 from jaunt.promptkit.session import AuthoringSession
 from jaunt.promptkit.watch import ChangeEvent, Watcher, WatchOptions
 
@@ -92,7 +93,9 @@ class Broadcast:
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def publish(self, document: dict[str, Any]) -> None:
-        data = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        # The page leaves the process: every text on it passes the scrubber (a key pasted
+        # into a spec shows as ***).
+        data = json.dumps(scrub_data(document), ensure_ascii=False).encode("utf-8")
         with self._cond:
             self.payload = data
             self.version += 1

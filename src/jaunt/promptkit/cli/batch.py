@@ -32,7 +32,7 @@ from jaunt.generate.batch import (
     Engine,
     generate_batch,
 )
-from jaunt.promptkit.cli.common import positive_int
+from jaunt.promptkit.cli.common import number, positive_int
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from jaunt.promptkit.errors import LayerError
 from jaunt.promptkit.files import atomic_write
@@ -132,13 +132,7 @@ def _positive_float(text: str) -> float:
 
 
 def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds, not {text}")
-    return value
+    return number(text, what="a finite number of seconds")
 
 
 def options_from_args(args: argparse.Namespace) -> BatchOptions:

@@ -144,15 +144,26 @@ def positive_int(text: str) -> int:
     return value
 
 
-def temperature(text: str) -> float:
-    """argparse type: a sampling temperature, 0 to 2."""
+def number(text: str, *, low: float = 0.0, high: float = float("inf"), what: str = "") -> float:
+    """argparse type body: a finite number from ``low`` to ``high``; ``what`` names it."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 2.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 2, not {value:g}")
+    if not low <= value <= high or value == float("inf"):
+        bounds = f", at least {low:g}" if high == float("inf") else f" from {low:g} to {high:g}"
+        raise argparse.ArgumentTypeError(f"must be {what or 'a finite number'}{bounds}, not {text}")
     return value
+
+
+def temperature(text: str) -> float:
+    """argparse type: a sampling temperature, 0 to 2."""
+    return number(text, high=2.0, what="a temperature")
+
+
+def fraction(text: str) -> float:
+    """argparse type: a share, 0 to 1."""
+    return number(text, high=1.0, what="a fraction")
 
 
 def add_llm_options(parser: argparse.ArgumentParser, *, seed: bool = True) -> None:

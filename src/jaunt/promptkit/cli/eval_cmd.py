@@ -21,6 +21,7 @@ from typing import Any
 
 from jaunt.promptkit.cli.common import (
     add_llm_options,
+    fraction,
     llm_overrides_from_args,
     positive_int,
     project_from_args,
@@ -93,19 +94,9 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--check-timeout", type=float, default=20.0, metavar="S")
     parser.add_argument("--check-memory-mb", type=positive_int, default=1024, metavar="MB")
-    parser.add_argument("--min-valid", type=_fraction, metavar="F", help="exit 1 below (0-1)")
-    parser.add_argument("--min-passed", type=_fraction, metavar="F", help="exit 1 below (0-1)")
+    parser.add_argument("--min-valid", type=fraction, metavar="F", help="exit 1 below (0-1)")
+    parser.add_argument("--min-passed", type=fraction, metavar="F", help="exit 1 below (0-1)")
     parser.set_defaults(func=run)
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1, not {value:g}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -24,6 +24,8 @@ from jaunt.promptkit.settings import JauntConfig, LLMConfig, api_key_env_problem
 from jaunt.promptkit.template_set import TemplateSet
 
 if TYPE_CHECKING:
+    import httpx2
+
     from jaunt.generate.openai_backend import OpenAIBackend
 
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
@@ -60,12 +62,15 @@ def llm_config(config: JauntConfig | None, overrides: LLMOverrides) -> LLMConfig
     return dataclasses.replace(llm, **changes)
 
 
-def make_backend(llm: LLMConfig, templates: TemplateSet) -> OpenAIBackend:
-    """The OpenAI backend for ``llm`` with ``templates``; a missing key says how to set one."""
+def make_backend(
+    llm: LLMConfig, templates: TemplateSet, *, transport: httpx2.AsyncBaseTransport | None = None
+) -> OpenAIBackend:
+    """The OpenAI backend for ``llm`` with ``templates`` (and an httpx ``transport``, e.g.
+    eval's response cache); a missing key says how to set one."""
     from jaunt.generate.openai_backend import OpenAIBackend  # here: keeps callers light
 
     try:
-        return OpenAIBackend(llm, templates=templates)
+        return OpenAIBackend(llm, templates=templates, transport=transport)
     except ConfigError as exc:
         if llm.base_url is None or api_key_env_problem(llm.api_key_env):
             raise

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from jaunt.promptkit.cli.common import (
     project_from_args,
 )
 from jaunt.promptkit.cli.main import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from jaunt.promptkit.errors import ConfigError, LayerError, ProjectError
+from jaunt.promptkit.errors import LayerError, ProjectError
 from jaunt.promptkit.files import atomic_write
 from jaunt.promptkit.fixtures import load_fixture
 from jaunt.promptkit.template_set import SetSource, TemplateSet
@@ -126,14 +125,6 @@ def run(args: argparse.Namespace) -> int:
         _unique_names(sets)
         seed = args.seed
         llm = llm_config(project.config, llm_overrides_from_args(args, seed=False))
-        key = os.environ.get(llm.api_key_env, "").strip()
-        if not key:
-            hint = (
-                f" (a local server ignores it: export {llm.api_key_env}=local)"
-                if llm.base_url
-                else ""
-            )
-            raise ConfigError(f"environment variable {llm.api_key_env} is not set or empty{hint}")
         settings = EvalSettings(
             llm=llm,
             samples=args.samples,

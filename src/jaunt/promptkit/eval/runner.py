@@ -186,9 +186,9 @@ BackendFactory = Callable[[LLMConfig, TemplateSet, "httpx2.AsyncBaseTransport"],
 def _default_factory(
     llm: LLMConfig, templates: TemplateSet, transport: httpx2.AsyncBaseTransport
 ) -> OpenAIBackend:
-    from jaunt.generate.openai_backend import OpenAIBackend
+    from jaunt.promptkit.generation import make_backend
 
-    return OpenAIBackend(llm, templates=templates, transport=transport)
+    return make_backend(llm, templates, transport=transport)
 
 
 async def run_eval(

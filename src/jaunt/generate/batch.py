@@ -66,7 +66,7 @@ from jaunt.generate.base import (
 )
 from jaunt.generate.extract import module_from_answer
 from jaunt.generate.openai_backend import chat_request_body, token_limit_field
-from jaunt.promptkit.context import build_error_context
+from jaunt.promptkit.context import build_error_context, usage_from_json
 from jaunt.promptkit.errors import (
     ConfigError,
     GenerationBackendError,
@@ -182,15 +182,13 @@ class BatchAttempt:
         return self.answered and not self.errors and self.source is not None
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["usage"] = None if self.usage is None else asdict(self.usage)
-        return data
+        return asdict(self)  # the usage becomes a dict too
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BatchAttempt:
         values = dict(data)
-        usage = values.pop("usage", None)
-        return cls(**values, usage=None if usage is None else TokenUsage(**usage))
+        usage = usage_from_json(values.pop("usage", None))
+        return cls(**values, usage=usage)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,11 @@ class ModuleSpecContext:
     skills_block: str = ""
 
 
+def usage_from_json(data: Mapping[str, Any] | None) -> TokenUsage | None:
+    """The :class:`TokenUsage` a ``to_json`` dict holds (``None`` stays ``None``)."""
+    return None if data is None else TokenUsage(**data)
+
+
 @dataclass(frozen=True)
 class TokenUsage:
     """Tokens one model call used, as the server reported them."""
@@ -97,15 +102,13 @@ class AttemptRecord:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (for reports and saved runs); :meth:`from_json` reads it back."""
-        data = asdict(self)
-        data["usage"] = None if self.usage is None else asdict(self.usage)
-        return data
+        return asdict(self)  # the usage becomes a dict too
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AttemptRecord:
         values = {name: data[name] for name in _RECORD_FIELDS if name in data}
-        usage = values.pop("usage", None)
-        return cls(**values, usage=None if usage is None else TokenUsage(**usage))
+        usage = usage_from_json(values.pop("usage", None))
+        return cls(**values, usage=usage)
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(AttemptRecord))

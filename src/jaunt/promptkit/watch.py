@@ -391,7 +391,10 @@ class Watcher:
                     self._catch_up()
                 if changes:
                     self.handle(path for _, path in changes)
-                if self.watch_dirs() != dirs:
+                # A watched folder deleted (and perhaps already made again, even under the
+                # same inode number) or added: the old watch on it sees nothing more.
+                touched = {Path(p) for kind, p in changes if kind != watchfiles.Change.modified}
+                if touched.intersection(dirs) or self.watch_dirs() != dirs:
                     restart = True
                     break
             if not restart:
